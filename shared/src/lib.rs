@@ -1,0 +1,15 @@
+//! Types both Pier services use.
+//!
+//! Everything a request carries is parsed once into one of these types at the edge
+//! (`Digest`, `RepoName`, `Tag`, `Reference`); code behind the routes never juggles raw
+//! strings. The OCI error-code table and the one writer of `{"errors":[…]}` bodies live in
+//! [`oci_error`]. This crate does no I/O apart from reading configuration files.
+
+pub mod config;
+pub mod digest;
+pub mod name;
+pub mod oci_error;
+
+pub use digest::{Algorithm, Digest, DigestError, Hasher};
+pub use name::{NameError, Reference, RepoName, Tag};
+pub use oci_error::{ErrorCode, OciError};
