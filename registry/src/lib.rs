@@ -1,1 +1,25 @@
+//! pier-registry: Pier's storage service, the OCI Distribution / Docker Registry v2 API.
+//!
+//! Layers, each allowed to call only the ones below it:
+//!
+//! ```text
+//! routes    HTTP only: parse, call one service, respond        (routes/)
+//! services  registry rules: uploads, manifests, links, listing  (services/)
+//! db        SQL, one module per table                           (db/)
+//! storage   bytes: a small trait and its drivers                (storage/)
+//! ```
+//!
+//! [`server::app`] builds the actix application for tests and for [`server::run`].
 
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod manifest;
+pub mod routes;
+pub mod server;
+pub mod services;
+pub mod state;
+pub mod storage;
+
+pub use config::RegistryConfig;
+pub use state::Registry;

@@ -1,1 +1,55 @@
-fn main(){}
+//! `pier-registry`: run the registry, or check its configuration.
+
+use clap::{Parser, Subcommand};
+use pier_registry::RegistryConfig;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "pier-registry", version, about = "Pier's OCI / Docker v2 registry service")]
+struct Cli {
+    /// TOML configuration file (then PIER_REGISTRY_* environment overrides).
+    #[arg(long, short, env = "PIER_REGISTRY_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the registry API (the default).
+    Serve,
+    /// Load and validate the configuration, print it, and exit.
+    CheckConfig,
+}
+
+fn main() {
+    env_logger::Builder::from_env(env_logger::Env::new().filter_or("PIER_REGISTRY_LOG", "info")).init();
+    let cli = Cli::parse();
+    let config = match RegistryConfig::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("pier-registry: {e}");
+            std::process::exit(2);
+        }
+    };
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::CheckConfig => match toml::to_string_pretty(&config) {
+            Ok(text) => print!("{text}"),
+            Err(e) => {
+                eprintln!("pier-registry: {e}");
+                std::process::exit(2);
+            }
+        },
+        Command::Serve => {
+            let result = actix_web::rt::System::new().block_on(async move {
+                let (server, addr) = pier_registry::server::bind(config)?;
+                log::info!("pier-registry listening on {addr}");
+                server.await.map_err(|e| e.to_string())
+            });
+            if let Err(e) = result {
+                eprintln!("pier-registry: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
+}

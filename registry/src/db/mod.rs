@@ -1,0 +1,132 @@
+//! Registry metadata in SQL: the only module that writes queries.
+//!
+//! Functions here take a connection and do one thing; they never await and never touch
+//! storage. [`Db::run`] moves a closure onto the blocking pool so that no connection is
+//! held across a network `.await`. SQLite runs in WAL mode with a busy timeout; the schema
+//! and migrations for PostgreSQL sit beside it (`migrations/registry/postgres`).
+
+pub mod blobs;
+pub mod manifests;
+pub mod repositories;
+pub mod schema;
+pub mod tags;
+pub mod uploads;
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
+use diesel::SqliteConnection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+pub type Conn = SqliteConnection;
+
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/registry/sqlite");
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
+    #[error("connection pool: {0}")]
+    Pool(String),
+    #[error("migrations: {0}")]
+    Migration(String),
+    #[error("unsupported database URL {0:?}: use sqlite://PATH")]
+    Url(String),
+}
+
+/// Seconds since the Unix epoch, the unit of every time column.
+pub fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+#[derive(Debug)]
+struct Pragmas;
+
+impl CustomizeConnection<Conn, diesel::r2d2::Error> for Pragmas {
+    fn on_acquire(&self, conn: &mut Conn) -> Result<(), diesel::r2d2::Error> {
+        conn.batch_execute(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+        )
+        .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+/// A pool of metadata connections.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool<ConnectionManager<Conn>>,
+}
+
+impl Db {
+    /// Open the database named by `url` (`sqlite://PATH` or a bare path) and migrate it.
+    pub fn open(url: &str) -> Result<Db, DbError> {
+        let path = url.strip_prefix("sqlite://").unwrap_or(url);
+        if path.contains("://") {
+            return Err(DbError::Url(url.to_string()));
+        }
+        if let Some(parent) = std::path::Path::new(path).parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent).map_err(|e| DbError::Pool(e.to_string()))?;
+            }
+        }
+        let pool = Pool::builder()
+            .max_size(8)
+            .connection_customizer(Box::new(Pragmas))
+            .build(ConnectionManager::<Conn>::new(path))
+            .map_err(|e| DbError::Pool(e.to_string()))?;
+        let db = Db { pool };
+        let mut conn = db.conn()?;
+        conn.run_pending_migrations(MIGRATIONS)
+            .map_err(|e| DbError::Migration(e.to_string()))?;
+        Ok(db)
+    }
+
+    fn conn(
+        &self,
+    ) -> Result<diesel::r2d2::PooledConnection<ConnectionManager<Conn>>, DbError> {
+        self.pool.get().map_err(|e| DbError::Pool(e.to_string()))
+    }
+
+    /// Run `f` with a connection on the blocking pool. `f` may fail with any error a
+    /// database error converts into (services use their own, to refuse mid-query).
+    pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+        F: FnOnce(&mut Conn) -> Result<T, E> + Send + 'static,
+    {
+        let db = self.clone();
+        actix_web::rt::task::spawn_blocking(move || {
+            let mut conn = db.conn()?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| DbError::Pool(format!("blocking task failed: {e}")))?
+    }
+
+    /// As [`Db::run`], inside one transaction.
+    pub async fn transaction<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<DbError> + From<diesel::result::Error> + Send + 'static,
+        F: FnOnce(&mut Conn) -> Result<T, E> + Send + 'static,
+    {
+        self.run(move |c: &mut Conn| c.immediate_transaction(f)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_go_up_down_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path().join("m.db").to_str().unwrap()).unwrap();
+        let mut conn = db.conn().unwrap();
+        conn.revert_all_migrations(MIGRATIONS).unwrap();
+        assert!(conn.has_pending_migration(MIGRATIONS).unwrap());
+        conn.run_pending_migrations(MIGRATIONS).unwrap();
+        assert!(!conn.has_pending_migration(MIGRATIONS).unwrap());
+    }
+}

@@ -1,0 +1,87 @@
+//! Diesel's view of `migrations/registry/*`. Keep in step with the migrations.
+
+diesel::table! {
+    repositories (id) {
+        id -> BigInt,
+        name -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    blobs (digest) {
+        digest -> Text,
+        size -> BigInt,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    repository_blobs (repository_id, digest) {
+        repository_id -> BigInt,
+        digest -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    manifests (id) {
+        id -> BigInt,
+        repository_id -> BigInt,
+        digest -> Text,
+        media_type -> Text,
+        artifact_type -> Nullable<Text>,
+        size -> BigInt,
+        content -> Binary,
+        subject -> Nullable<Text>,
+        annotations -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    manifest_references (manifest_id, kind, digest) {
+        manifest_id -> BigInt,
+        digest -> Text,
+        kind -> Text,
+    }
+}
+
+diesel::table! {
+    tags (repository_id, name) {
+        repository_id -> BigInt,
+        name -> Text,
+        manifest_digest -> Text,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    uploads (id) {
+        id -> Text,
+        repository_id -> BigInt,
+        size -> BigInt,
+        algorithm -> Text,
+        hash_state -> Nullable<Binary>,
+        busy_until -> Nullable<BigInt>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::joinable!(repository_blobs -> repositories (repository_id));
+diesel::joinable!(repository_blobs -> blobs (digest));
+diesel::joinable!(manifests -> repositories (repository_id));
+diesel::joinable!(manifest_references -> manifests (manifest_id));
+diesel::joinable!(tags -> repositories (repository_id));
+diesel::joinable!(uploads -> repositories (repository_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    repositories,
+    blobs,
+    repository_blobs,
+    manifests,
+    manifest_references,
+    tags,
+    uploads,
+);

@@ -1,0 +1,25 @@
+//! `GET|HEAD /v2/<name>/manifests/<tag-or-digest>`
+//!
+//! ```text
+//! GET /v2/a/manifests/latest   →  200 Content-Type: <stored media type>
+//!                                  Docker-Content-Digest: sha256:…   <bytes exactly as pushed>
+//! HEAD …                       →  200 with the same headers and Content-Length, no body
+//! ```
+
+use crate::error::Result;
+use crate::routes::headers::{self, HeadBody};
+use crate::services::manifests;
+use crate::state::Registry;
+use actix_web::HttpResponse;
+use pier_shared::{Reference, RepoName};
+
+pub async fn get(reg: &Registry, name: &RepoName, reference: &Reference, head: bool) -> Result<HttpResponse> {
+    let m = manifests::get(reg, name, reference, !head).await?;
+    let mut res = HttpResponse::Ok();
+    res.content_type(m.media_type.as_str())
+        .insert_header(headers::digest(&m.digest));
+    Ok(match m.content {
+        Some(content) if !head => res.body(content),
+        _ => res.body(HeadBody(m.size)),
+    })
+}

@@ -1,0 +1,83 @@
+//! HTTP only: parse the request into typed values, call one service, build the response.
+//!
+//! Every `/v2/…` request enters [`dispatch`], which parses the raw path into a [`Route`]
+//! and picks the handler by method. Handlers never write SQL or error bodies; services
+//! never see actix types. Rule: routes → services → db / storage, never the other way.
+
+mod base;
+mod blobs;
+mod catalog;
+mod headers;
+mod manifests;
+mod pagination;
+pub mod path;
+mod query;
+mod referrers;
+mod tags;
+mod uploads;
+
+use crate::error::{Error, Result};
+use crate::state::Registry;
+use actix_web::http::Method;
+use actix_web::{web, HttpRequest, HttpResponse};
+use path::Route;
+use pier_shared::{ErrorCode, OciError};
+
+pub use headers::API_VERSION_HEADER;
+
+/// Register the `/v2` API.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource(["/v2", "/v2/{tail:.*}"]).to(dispatch));
+}
+
+async fn dispatch(
+    req: HttpRequest,
+    payload: web::Payload,
+    reg: web::Data<Registry>,
+) -> Result<HttpResponse> {
+    let raw = req.uri().path();
+    let rest = raw
+        .strip_prefix("/v2")
+        .map(|r| r.strip_prefix('/').unwrap_or(r))
+        .unwrap_or("");
+    let route = path::parse(rest)?;
+    let q = query::Query::parse(req.query_string())?;
+    let reg = reg.get_ref();
+    let m = req.method();
+    match route {
+        Route::Base if m == Method::GET || m == Method::HEAD => Ok(base::get()),
+        Route::Catalog if m == Method::GET => catalog::get(reg, &q).await,
+        Route::Tags(name) if m == Method::GET => tags::list(reg, &name, &q).await,
+        Route::Referrers(name, d) if m == Method::GET => referrers::get(reg, &name, &d, &q).await,
+        Route::Manifest(name, r) if m == Method::GET || m == Method::HEAD => {
+            manifests::get::get(reg, &name, &r, m == Method::HEAD).await
+        }
+        Route::Manifest(name, r) if m == Method::PUT => {
+            manifests::put::put(reg, &req, &name, &r, &q, payload).await
+        }
+        Route::Manifest(name, r) if m == Method::DELETE => {
+            manifests::delete::delete(reg, &name, &r).await
+        }
+        Route::Blob(name, d) if m == Method::GET || m == Method::HEAD => {
+            blobs::get(reg, &req, &name, &d, m == Method::HEAD).await
+        }
+        Route::Blob(name, d) if m == Method::DELETE => blobs::delete(reg, &name, &d).await,
+        Route::UploadStart(name) if m == Method::POST => {
+            uploads::start::post(reg, &name, &q, payload).await
+        }
+        Route::Upload(name, id) if m == Method::GET => uploads::status::get(reg, &name, id).await,
+        Route::Upload(name, id) if m == Method::PATCH => {
+            uploads::patch::patch(reg, &req, &name, id, payload).await
+        }
+        Route::Upload(name, id) if m == Method::PUT => {
+            uploads::finish::put(reg, &req, &name, id, &q, payload).await
+        }
+        Route::Upload(name, id) if m == Method::DELETE => {
+            uploads::cancel::delete(reg, &name, id).await
+        }
+        _ => Err(Error::Oci(OciError::with_message(
+            ErrorCode::Unsupported,
+            format!("{m} is not supported on this endpoint"),
+        ))),
+    }
+}

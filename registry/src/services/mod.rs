@@ -1,0 +1,21 @@
+//! Registry rules: what may be stored, served, linked or deleted, and in what order.
+//!
+//! Services call `db` and `storage`, never routes; they take parsed types (`RepoName`,
+//! `Digest`, …) and return domain results or [`crate::error::Error`]. Order of effects is
+//! chosen so that a crash at any point leaves nothing half-visible: bytes are made durable
+//! in storage before the database makes them visible.
+
+pub mod blobs;
+pub mod listing;
+pub mod manifests;
+pub mod uploads;
+
+use crate::db::{self, Conn};
+use crate::error::{Error, Result};
+use pier_shared::{ErrorCode, RepoName};
+
+/// The id of an existing repository, or NAME_UNKNOWN.
+pub(crate) fn repo_id(conn: &mut Conn, name: &RepoName) -> Result<i64> {
+    db::repositories::find(conn, name.as_str())?
+        .ok_or_else(|| Error::oci(ErrorCode::NameUnknown, format!("repository {name} not known")))
+}

@@ -1,0 +1,27 @@
+//! What every request handler shares: the metadata database, the byte storage, the config.
+
+use crate::config::RegistryConfig;
+use crate::db::Db;
+use crate::storage::Storage;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct Registry {
+    pub db: Db,
+    pub storage: Arc<dyn Storage>,
+    pub config: Arc<RegistryConfig>,
+}
+
+impl Registry {
+    /// Open the database (migrating it) and the filesystem storage the config names.
+    pub fn open(config: RegistryConfig) -> Result<Registry, String> {
+        let db = Db::open(&config.database.url).map_err(|e| e.to_string())?;
+        let storage = crate::storage::fs::FsStorage::new(&config.storage.root)
+            .map_err(|e| format!("storage root {}: {e}", config.storage.root.display()))?;
+        Ok(Registry {
+            db,
+            storage: Arc::new(storage),
+            config: Arc::new(config),
+        })
+    }
+}

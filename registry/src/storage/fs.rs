@@ -1,0 +1,245 @@
+//! The filesystem driver: one file per object under a root directory.
+//!
+//! Writers fsync on commit; renames are atomic (same filesystem) and followed by an fsync of
+//! the target directory, so a committed blob survives a crash.
+
+use super::{ByteStream, Storage, StorageError, StoragePath, StorageWriter};
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures_util::StreamExt;
+use std::io::SeekFrom;
+use std::path::{Path, PathBuf};
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use tokio_util::io::ReaderStream;
+
+/// Read buffer size for streaming blobs out.
+const READ_CHUNK: usize = 256 * 1024;
+
+pub struct FsStorage {
+    root: PathBuf,
+}
+
+impl FsStorage {
+    /// Use (and create) `root`.
+    pub fn new(root: impl Into<PathBuf>) -> std::io::Result<FsStorage> {
+        let root = root.into();
+        std::fs::create_dir_all(&root)?;
+        Ok(FsStorage { root })
+    }
+
+    fn full(&self, p: &StoragePath) -> PathBuf {
+        self.root.join(p.as_str())
+    }
+}
+
+fn io<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> StorageError + 'a {
+    move |source| StorageError::Io {
+        op,
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+async fn sync_dir(dir: &Path) -> Result<(), StorageError> {
+    let d = dir.to_path_buf();
+    tokio::task::spawn_blocking(move || std::fs::File::open(&d)?.sync_all())
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))
+        .and_then(|r| r)
+        .map_err(io("fsync dir", dir))
+}
+
+#[async_trait]
+impl Storage for FsStorage {
+    async fn stat(&self, path: &StoragePath) -> Result<Option<u64>, StorageError> {
+        let full = self.full(path);
+        match tokio::fs::metadata(&full).await {
+            Ok(m) if m.is_file() => Ok(Some(m.len())),
+            Ok(_) => Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io("stat", &full)(e)),
+        }
+    }
+
+    async fn read(
+        &self,
+        path: &StoragePath,
+        offset: u64,
+        len: Option<u64>,
+    ) -> Result<ByteStream, StorageError> {
+        let full = self.full(path);
+        let mut file = match tokio::fs::File::open(&full).await {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(StorageError::NotFound(path.to_string()))
+            }
+            Err(e) => return Err(io("open", &full)(e)),
+        };
+        if offset > 0 {
+            file.seek(SeekFrom::Start(offset))
+                .await
+                .map_err(io("seek", &full))?;
+        }
+        let stream: ByteStream = match len {
+            Some(n) => Box::pin(ReaderStream::with_capacity(file.take(n), READ_CHUNK)),
+            None => Box::pin(ReaderStream::with_capacity(file, READ_CHUNK)),
+        };
+        Ok(stream)
+    }
+
+    async fn writer(
+        &self,
+        path: &StoragePath,
+        offset: u64,
+    ) -> Result<Box<dyn StorageWriter>, StorageError> {
+        let full = self.full(path);
+        if let Some(parent) = full.parent() {
+            tokio::fs::create_dir_all(parent)
+                .await
+                .map_err(io("mkdir", parent))?;
+        }
+        let mut file = tokio::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(offset == 0)
+            .open(&full)
+            .await
+            .map_err(io("open", &full))?;
+        if offset > 0 {
+            let len = file.metadata().await.map_err(io("stat", &full))?.len();
+            if len < offset {
+                return Err(StorageError::NotFound(format!(
+                    "{path} has {len} bytes, expected at least {offset}"
+                )));
+            }
+            file.set_len(offset).await.map_err(io("truncate", &full))?;
+            file.seek(SeekFrom::Start(offset))
+                .await
+                .map_err(io("seek", &full))?;
+        }
+        Ok(Box::new(FsWriter {
+            file,
+            path: full,
+            size: offset,
+        }))
+    }
+
+    async fn rename(&self, from: &StoragePath, to: &StoragePath) -> Result<(), StorageError> {
+        let (src, dst) = (self.full(from), self.full(to));
+        let parent = dst.parent().unwrap_or(&self.root).to_path_buf();
+        tokio::fs::create_dir_all(&parent)
+            .await
+            .map_err(io("mkdir", &parent))?;
+        match tokio::fs::rename(&src, &dst).await {
+            Ok(()) => sync_dir(&parent).await,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(StorageError::NotFound(from.to_string()))
+            }
+            Err(e) => Err(io("rename", &src)(e)),
+        }
+    }
+
+    async fn delete(&self, path: &StoragePath) -> Result<(), StorageError> {
+        let full = self.full(path);
+        let result = match tokio::fs::metadata(&full).await {
+            Ok(m) if m.is_dir() => tokio::fs::remove_dir_all(&full).await,
+            Ok(_) => tokio::fs::remove_file(&full).await,
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io("delete", &full)(e)),
+        }
+    }
+
+    async fn list(&self, prefix: &StoragePath) -> Result<Vec<StoragePath>, StorageError> {
+        let root = self.root.clone();
+        let start = self.full(prefix);
+        let found = tokio::task::spawn_blocking(move || {
+            let mut out = Vec::new();
+            let mut stack = vec![start];
+            while let Some(dir) = stack.pop() {
+                let entries = match std::fs::read_dir(&dir) {
+                    Ok(e) => e,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(e),
+                };
+                for entry in entries {
+                    let entry = entry?;
+                    let p = entry.path();
+                    if entry.file_type()?.is_dir() {
+                        stack.push(p);
+                    } else if let Ok(rel) = p.strip_prefix(&root) {
+                        if let Some(sp) = rel.to_str().and_then(StoragePath::from_listed) {
+                            out.push(sp);
+                        }
+                    }
+                }
+            }
+            out.sort();
+            Ok(out)
+        })
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))
+        .and_then(|r| r)
+        .map_err(io("list", &self.root))?;
+        Ok(found)
+    }
+}
+
+struct FsWriter {
+    file: tokio::fs::File,
+    path: PathBuf,
+    size: u64,
+}
+
+#[async_trait]
+impl StorageWriter for FsWriter {
+    async fn write(&mut self, data: Bytes) -> Result<(), StorageError> {
+        self.file
+            .write_all(&data)
+            .await
+            .map_err(io("write", &self.path))?;
+        self.size += data.len() as u64;
+        Ok(())
+    }
+
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    async fn commit(mut self: Box<Self>) -> Result<u64, StorageError> {
+        self.file.flush().await.map_err(io("flush", &self.path))?;
+        self.file
+            .sync_data()
+            .await
+            .map_err(io("fsync", &self.path))?;
+        Ok(self.size)
+    }
+
+    async fn cancel(mut self: Box<Self>) -> Result<(), StorageError> {
+        // The caller's recorded size stays authoritative: the next writer truncates to it.
+        let _ = self.file.flush().await;
+        Ok(())
+    }
+}
+
+/// Collect a whole stream (tests and small objects only).
+pub async fn read_all(mut s: ByteStream) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    while let Some(chunk) = s.next().await {
+        out.extend_from_slice(&chunk?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #[actix_rt::test]
+    async fn filesystem_driver_passes_the_suite() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = super::FsStorage::new(dir.path()).unwrap();
+        super::super::suite::run(&s).await;
+    }
+}

@@ -1,0 +1,97 @@
+//! Where things live in storage: the one place that builds paths.
+//!
+//! ```text
+//! <root>/
+//!   blobs/<algorithm>/<first two hex>/<hex>     one file per blob, shared by every repository
+//!   uploads/<uuid>                              bytes of an upload in progress (never served)
+//! ```
+//!
+//! Blobs are content-addressed: a blob file is only ever created by renaming a finished,
+//! verified upload onto it, so a partial upload is never readable as a blob. Which
+//! repositories may see a blob, manifests, tags and upload state are in the database.
+
+use pier_shared::Digest;
+use std::fmt;
+use uuid::Uuid;
+
+/// A relative, validated storage path: components of `[a-z0-9-]` only.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StoragePath(String);
+
+impl StoragePath {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    fn join(parts: &[&str]) -> StoragePath {
+        debug_assert!(parts.iter().all(|p| !p.is_empty()
+            && p
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')));
+        StoragePath(parts.join("/"))
+    }
+
+    /// Re-validate a path a driver listed (a driver never invents other paths).
+    pub fn from_listed(s: &str) -> Option<StoragePath> {
+        let ok = !s.is_empty()
+            && s.split('/').all(|p| {
+                !p.is_empty()
+                    && p.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            });
+        ok.then(|| StoragePath(s.to_string()))
+    }
+}
+
+impl fmt::Display for StoragePath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for StoragePath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.0)
+    }
+}
+
+pub fn blob(digest: &Digest) -> StoragePath {
+    let hex = digest.hex();
+    StoragePath::join(&["blobs", digest.algorithm().as_str(), &hex[..2], hex])
+}
+
+pub fn blobs_root() -> StoragePath {
+    StoragePath::join(&["blobs"])
+}
+
+pub fn upload(id: &Uuid) -> StoragePath {
+    let id = id.hyphenated().to_string();
+    StoragePath::join(&["uploads", &id])
+}
+
+pub fn uploads_root() -> StoragePath {
+    StoragePath::join(&["uploads"])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pier_shared::Algorithm;
+
+    #[test]
+    fn blob_paths_are_sharded() {
+        let d = Algorithm::Sha256.digest_of(b"");
+        assert_eq!(
+            blob(&d).as_str(),
+            "blobs/sha256/e3/e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+
+    #[test]
+    fn listed_paths_are_revalidated() {
+        assert!(StoragePath::from_listed("uploads/abc-1").is_some());
+        for bad in ["", "/x", "a//b", "../x", "a/..", "A"] {
+            assert!(StoragePath::from_listed(bad).is_none(), "{bad}");
+        }
+    }
+}
