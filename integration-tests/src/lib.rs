@@ -1,1 +1,19 @@
+//! Helpers for Pier's integration tests: start the real binaries on free 127.0.0.1 ports,
+//! stop them on drop, make OCI image layouts on disk, and run third-party clients.
+//!
+//! Tests here never talk to an address other than 127.0.0.1. A client a test needs that is
+//! not installed is a test failure (see `require_tool`), never a silent skip.
 
+pub mod image;
+pub mod server;
+pub mod tools;
+
+pub use image::{OciLayout, Platform};
+pub use server::Registry;
+pub use tools::{require_tool, run, run_ok};
+
+/// `sha256:<hex>` of `data`.
+pub fn sha256(data: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    format!("sha256:{}", hex::encode(Sha256::digest(data)))
+}

@@ -109,7 +109,15 @@ impl Default for UploadsConfig {
 impl RegistryConfig {
     /// Defaults, then `file`, then the environment.
     pub fn load(file: Option<&Path>) -> Result<Self, pier_shared::config::ConfigError> {
-        let c: RegistryConfig = pier_shared::config::load(file, ENV_PREFIX)?;
+        Self::load_over(RegistryConfig::default(), file)
+    }
+
+    /// `base`, then `file`, then the environment.
+    pub fn load_over(
+        base: RegistryConfig,
+        file: Option<&Path>,
+    ) -> Result<Self, pier_shared::config::ConfigError> {
+        let c: RegistryConfig = pier_shared::config::load_over(base, file, ENV_PREFIX)?;
         c.validate()?;
         Ok(c)
     }

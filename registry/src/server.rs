@@ -26,6 +26,7 @@ pub fn app(
         .wrap(DefaultHeaders::new().add(routes::API_VERSION_HEADER))
         .wrap(Logger::new("%a \"%r\" %s %b %Dms").exclude("/v2/"))
         .configure(routes::configure)
+        .default_service(web::to(routes::not_found))
 }
 
 /// Load a rustls server config from PEM files.

@@ -29,18 +29,27 @@ pub fn load<T: Serialize + DeserializeOwned + Default>(
     file: Option<&Path>,
     env_prefix: &str,
 ) -> Result<T, ConfigError> {
-    let env: Vec<(String, String)> = std::env::vars().collect();
-    load_with_env(file, env_prefix, &env)
+    load_over(T::default(), file, env_prefix)
 }
 
-/// As [`load`], with the environment given explicitly (for tests).
-pub fn load_with_env<T: Serialize + DeserializeOwned + Default>(
+/// As [`load`], starting from `base` instead of `T::default()` (e.g. `pier up`'s data dir).
+pub fn load_over<T: Serialize + DeserializeOwned>(
+    base: T,
+    file: Option<&Path>,
+    env_prefix: &str,
+) -> Result<T, ConfigError> {
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    load_with_env(base, file, env_prefix, &env)
+}
+
+/// As [`load_over`], with the environment given explicitly (for tests).
+pub fn load_with_env<T: Serialize + DeserializeOwned>(
+    base: T,
     file: Option<&Path>,
     env_prefix: &str,
     env: &[(String, String)],
 ) -> Result<T, ConfigError> {
-    let mut tree =
-        Value::try_from(T::default()).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+    let mut tree = Value::try_from(base).map_err(|e| ConfigError::Invalid(e.to_string()))?;
     if let Some(path) = file {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.display().to_string(),
@@ -170,6 +179,7 @@ mod tests {
     #[test]
     fn env_overrides_keys_with_underscores() {
         let c: Conf = load_with_env(
+            Conf::default(),
             None,
             "PIER_X",
             &env(&[
@@ -190,6 +200,7 @@ mod tests {
         let f = dir.join("secret");
         std::fs::write(&f, "s3cret\n").unwrap();
         let c: Conf = load_with_env(
+            Conf::default(),
             None,
             "PIER_X",
             &env(&[("PIER_X_SECRET_KEY_FILE", f.to_str().unwrap())]),
@@ -200,14 +211,14 @@ mod tests {
 
     #[test]
     fn unknown_env_is_an_error() {
-        let r: Result<Conf, _> = load_with_env(None, "PIER_X", &env(&[("PIER_X_HTTP_LISTN", "x")]));
+        let r: Result<Conf, _> = load_with_env(Conf::default(), None, "PIER_X", &env(&[("PIER_X_HTTP_LISTN", "x")]));
         assert!(matches!(r, Err(ConfigError::UnknownEnv(_))));
     }
 
     #[test]
     fn bad_type_is_reported() {
         let r: Result<Conf, _> =
-            load_with_env(None, "PIER_X", &env(&[("PIER_X_HTTP_MAX_BODY_SIZE", "lots")]));
+            load_with_env(Conf::default(), None, "PIER_X", &env(&[("PIER_X_HTTP_MAX_BODY_SIZE", "lots")]));
         assert!(matches!(r, Err(ConfigError::Invalid(_))));
     }
 }

@@ -30,6 +30,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource(["/v2", "/v2/{tail:.*}"]).to(dispatch));
 }
 
+/// Anything outside `/v2`: 404 in the OCI error format.
+pub async fn not_found() -> HttpResponse {
+    use actix_web::ResponseError;
+    OciError::with_message(ErrorCode::Unsupported, "no such endpoint")
+        .status(actix_web::http::StatusCode::NOT_FOUND)
+        .error_response()
+}
+
 async fn dispatch(
     req: HttpRequest,
     payload: web::Payload,

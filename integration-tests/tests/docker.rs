@@ -1,0 +1,65 @@
+//! The docker engine pushes to and pulls from the real pier-registry binary.
+//!
+//! Needs a running engine (`docker info`). Where none runs, set PIER_TEST_NO_DOCKER=1 to
+//! skip explicitly; without it a missing engine fails the test.
+
+use pier_integration_tests::{require_tool, run, run_ok, Registry};
+
+fn engine_available() -> bool {
+    if std::env::var("PIER_TEST_NO_DOCKER").as_deref() == Ok("1") {
+        eprintln!("PIER_TEST_NO_DOCKER=1: docker engine test skipped on request");
+        return false;
+    }
+    require_tool("docker");
+    let info = run("docker", &["info", "--format", "{{.ServerVersion}}"]);
+    assert!(
+        info.status.success(),
+        "no docker engine is reachable ({}); start one or set PIER_TEST_NO_DOCKER=1",
+        String::from_utf8_lossy(&info.stderr).trim()
+    );
+    true
+}
+
+/// A one-file image made with `docker import` (the engine here can pull nothing).
+fn make_image(dir: &std::path::Path, tag: &str) {
+    let root = dir.join("rootfs");
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    std::fs::write(root.join("etc/pier-test"), format!("made for {tag}\n")).unwrap();
+    let tar = dir.join("rootfs.tar");
+    run_ok("tar", &["-C", root.to_str().unwrap(), "-cf", tar.to_str().unwrap(), "."]);
+    run_ok("docker", &["import", tar.to_str().unwrap(), tag]);
+}
+
+#[test]
+fn docker_push_and_pull() {
+    if !engine_available() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let reg = Registry::start(&tmp.path().join("pier"));
+    let tag = format!("{}/it/docker:{}", reg.addr, std::process::id());
+    make_image(tmp.path(), &tag);
+    let id_before = run_ok("docker", &["image", "inspect", "--format", "{{.Id}}", &tag]);
+    let push = run("docker", &["push", &tag]);
+    let cleanup = || {
+        let _ = run("docker", &["rmi", "-f", &tag]);
+    };
+    if !push.status.success() {
+        cleanup();
+        panic!(
+            "docker push failed: {}\nregistry log:\n{}",
+            String::from_utf8_lossy(&push.stderr),
+            reg.log()
+        );
+    }
+    run_ok("docker", &["rmi", "-f", &tag]);
+    let pull = run("docker", &["pull", &tag]);
+    let id_after = run("docker", &["image", "inspect", "--format", "{{.Id}}", &tag]);
+    cleanup();
+    assert!(pull.status.success(), "docker pull failed: {}", String::from_utf8_lossy(&pull.stderr));
+    assert_eq!(
+        id_before.trim(),
+        String::from_utf8_lossy(&id_after.stdout).trim(),
+        "image id changed through the registry"
+    );
+}
