@@ -26,7 +26,16 @@ fn make_image(dir: &std::path::Path, tag: &str) {
     std::fs::create_dir_all(root.join("etc")).unwrap();
     std::fs::write(root.join("etc/pier-test"), format!("made for {tag}\n")).unwrap();
     let tar = dir.join("rootfs.tar");
-    run_ok("tar", &["-C", root.to_str().unwrap(), "-cf", tar.to_str().unwrap(), "."]);
+    run_ok(
+        "tar",
+        &[
+            "-C",
+            root.to_str().unwrap(),
+            "-cf",
+            tar.to_str().unwrap(),
+            ".",
+        ],
+    );
     run_ok("docker", &["import", tar.to_str().unwrap(), tag]);
 }
 
@@ -56,7 +65,11 @@ fn docker_push_and_pull() {
     let pull = run("docker", &["pull", &tag]);
     let id_after = run("docker", &["image", "inspect", "--format", "{{.Id}}", &tag]);
     cleanup();
-    assert!(pull.status.success(), "docker pull failed: {}", String::from_utf8_lossy(&pull.stderr));
+    assert!(
+        pull.status.success(),
+        "docker pull failed: {}",
+        String::from_utf8_lossy(&pull.stderr)
+    );
     assert_eq!(
         id_before.trim(),
         String::from_utf8_lossy(&id_after.stdout).trim(),

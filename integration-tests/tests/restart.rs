@@ -37,7 +37,10 @@ fn chunked_upload_survives_a_crash() {
     assert_eq!(resp.status(), 204);
     assert_eq!(header(&resp, "Range"), format!("0-{}", first.len() - 1));
     let resp = ureq::patch(&reg.url(&location))
-        .set("Content-Range", &format!("{}-{}", first.len(), blob.len() - 1))
+        .set(
+            "Content-Range",
+            &format!("{}-{}", first.len(), blob.len() - 1),
+        )
         .send_bytes(second)
         .unwrap();
     assert_eq!(resp.status(), 202);

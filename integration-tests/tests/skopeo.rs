@@ -2,8 +2,14 @@
 
 use pier_integration_tests::{require_tool, run, run_ok, sha256, OciLayout, Platform, Registry};
 
-const AMD64: Platform = Platform { os: "linux", architecture: "amd64" };
-const ARM64: Platform = Platform { os: "linux", architecture: "arm64" };
+const AMD64: Platform = Platform {
+    os: "linux",
+    architecture: "amd64",
+};
+const ARM64: Platform = Platform {
+    os: "linux",
+    architecture: "arm64",
+};
 
 fn skopeo(args: &[&str]) -> String {
     require_tool("skopeo");
@@ -19,7 +25,13 @@ fn multi_layer_image_round_trips_byte_exact() {
     src.tag("v1", &image);
     let dest = format!("docker://{}/team/app:v1", reg.addr);
     let src_ref = format!("oci:{}:v1", src.dir.display());
-    skopeo(&["copy", "--preserve-digests", "--dest-tls-verify=false", &src_ref, &dest]);
+    skopeo(&[
+        "copy",
+        "--preserve-digests",
+        "--dest-tls-verify=false",
+        &src_ref,
+        &dest,
+    ]);
 
     // The manifest comes back byte-exact: same digest as pushed.
     let raw = skopeo(&["inspect", "--raw", "--tls-verify=false", &dest]);
@@ -27,12 +39,27 @@ fn multi_layer_image_round_trips_byte_exact() {
 
     let out = tmp.path().join("out");
     let out_ref = format!("oci:{}:v1", out.display());
-    skopeo(&["copy", "--preserve-digests", "--src-tls-verify=false", &dest, &out_ref]);
-    assert_eq!(OciLayout::blob_digests(&out), OciLayout::blob_digests(&src.dir));
+    skopeo(&[
+        "copy",
+        "--preserve-digests",
+        "--src-tls-verify=false",
+        &dest,
+        &out_ref,
+    ]);
+    assert_eq!(
+        OciLayout::blob_digests(&out),
+        OciLayout::blob_digests(&src.dir)
+    );
     OciLayout::verify(&out);
 
     // Pushing again is a no-op for blobs already there (HEAD finds them).
-    skopeo(&["copy", "--preserve-digests", "--dest-tls-verify=false", &src_ref, &dest]);
+    skopeo(&[
+        "copy",
+        "--preserve-digests",
+        "--dest-tls-verify=false",
+        &src_ref,
+        &dest,
+    ]);
 }
 
 #[test]
@@ -46,20 +73,41 @@ fn multi_arch_index_round_trips_byte_exact() {
     src.tag("multi", &index);
     let dest = format!("docker://{}/team/multi:multi", reg.addr);
     let src_ref = format!("oci:{}:multi", src.dir.display());
-    skopeo(&["copy", "--all", "--preserve-digests", "--dest-tls-verify=false", &src_ref, &dest]);
+    skopeo(&[
+        "copy",
+        "--all",
+        "--preserve-digests",
+        "--dest-tls-verify=false",
+        &src_ref,
+        &dest,
+    ]);
 
     let raw = skopeo(&["inspect", "--raw", "--tls-verify=false", &dest]);
     assert_eq!(sha256(raw.as_bytes()), index["digest"].as_str().unwrap());
 
     let out = tmp.path().join("out");
     let out_ref = format!("oci:{}:multi", out.display());
-    skopeo(&["copy", "--all", "--preserve-digests", "--src-tls-verify=false", &dest, &out_ref]);
-    assert_eq!(OciLayout::blob_digests(&out), OciLayout::blob_digests(&src.dir));
+    skopeo(&[
+        "copy",
+        "--all",
+        "--preserve-digests",
+        "--src-tls-verify=false",
+        &dest,
+        &out_ref,
+    ]);
+    assert_eq!(
+        OciLayout::blob_digests(&out),
+        OciLayout::blob_digests(&src.dir)
+    );
     OciLayout::verify(&out);
 
     // A single platform resolves through the index.
     let arm = skopeo(&[
-        "inspect", "--tls-verify=false", "--override-arch", "arm64", &dest,
+        "inspect",
+        "--tls-verify=false",
+        "--override-arch",
+        "arm64",
+        &dest,
     ]);
     let arm: serde_json::Value = serde_json::from_str(&arm).unwrap();
     assert_eq!(arm["Architecture"], "arm64");
@@ -75,7 +123,13 @@ fn list_tags_and_delete() {
     let src_ref = format!("oci:{}:v1", src.dir.display());
     for tag in ["1.0", "1.1", "latest"] {
         let dest = format!("docker://{}/lib/tool:{tag}", reg.addr);
-        skopeo(&["copy", "--preserve-digests", "--dest-tls-verify=false", &src_ref, &dest]);
+        skopeo(&[
+            "copy",
+            "--preserve-digests",
+            "--dest-tls-verify=false",
+            &src_ref,
+            &dest,
+        ]);
     }
     let repo = format!("docker://{}/lib/tool", reg.addr);
     let tags: serde_json::Value =
@@ -85,7 +139,10 @@ fn list_tags_and_delete() {
     // skopeo delete removes the manifest by digest: every tag on it goes.
     let latest = format!("docker://{}/lib/tool:latest", reg.addr);
     skopeo(&["delete", "--tls-verify=false", &latest]);
-    let out = run("skopeo", &["inspect", "--raw", "--tls-verify=false", &latest]);
+    let out = run(
+        "skopeo",
+        &["inspect", "--raw", "--tls-verify=false", &latest],
+    );
     assert!(!out.status.success(), "manifest still served after delete");
     let tags: serde_json::Value =
         serde_json::from_str(&skopeo(&["list-tags", "--tls-verify=false", &repo])).unwrap();

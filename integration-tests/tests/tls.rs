@@ -14,10 +14,23 @@ fn skopeo_over_https_with_a_trusted_certificate() {
     run_ok(
         "openssl",
         &[
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-            "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-            "-addext", "subjectAltName=IP:127.0.0.1",
-            "-keyout", key.to_str().unwrap(), "-out", cert.to_str().unwrap(),
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            key.to_str().unwrap(),
+            "-out",
+            cert.to_str().unwrap(),
         ],
     );
     let reg = Registry::start_with(
@@ -28,16 +41,35 @@ fn skopeo_over_https_with_a_trusted_certificate() {
         ],
     );
     let mut src = OciLayout::create(&tmp.path().join("src"));
-    let image = src.image(7, &[10_000], Platform { os: "linux", architecture: "amd64" });
+    let image = src.image(
+        7,
+        &[10_000],
+        Platform {
+            os: "linux",
+            architecture: "amd64",
+        },
+    );
     src.tag("v1", &image);
     let dest = format!("docker://{}/secure/app:v1", reg.addr);
     let cert_dir = certs.to_str().unwrap();
     // Verification on: skopeo must trust the server only through the given CA.
     run_ok(
         "skopeo",
-        &["copy", "--preserve-digests", "--dest-cert-dir", cert_dir,
-          &format!("oci:{}:v1", src.dir.display()), &dest],
+        &[
+            "copy",
+            "--preserve-digests",
+            "--dest-cert-dir",
+            cert_dir,
+            &format!("oci:{}:v1", src.dir.display()),
+            &dest,
+        ],
     );
-    let out = run_ok("skopeo", &["inspect", "--raw", "--cert-dir", cert_dir, &dest]);
-    assert_eq!(pier_integration_tests::sha256(out.as_bytes()), image["digest"].as_str().unwrap());
+    let out = run_ok(
+        "skopeo",
+        &["inspect", "--raw", "--cert-dir", cert_dir, &dest],
+    );
+    assert_eq!(
+        pier_integration_tests::sha256(out.as_bytes()),
+        image["digest"].as_str().unwrap()
+    );
 }

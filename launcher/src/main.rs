@@ -9,7 +9,11 @@ use pier_registry::RegistryConfig;
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "pier", version, about = "Pier container registry: index + registry")]
+#[command(
+    name = "pier",
+    version,
+    about = "Pier container registry: index + registry"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -52,9 +56,14 @@ fn main() {
     let result = actix_rt::System::new().block_on(async move {
         let (registry, addr) = pier_registry::server::bind(config)?;
         println!("Pier is up.");
-        println!("  registry  http://{addr}/v2/   (data in {})", data_dir.display());
+        println!(
+            "  registry  http://{addr}/v2/   (data in {})",
+            data_dir.display()
+        );
         println!("  access    anonymous: pier-index (users, tokens) is not part of this build yet");
-        println!("  try       skopeo copy --dest-tls-verify=false <image> docker://{addr}/demo/app:1");
+        println!(
+            "  try       skopeo copy --dest-tls-verify=false <image> docker://{addr}/demo/app:1"
+        );
         registry.await.map_err(|e| e.to_string())
     });
     if let Err(e) = result {

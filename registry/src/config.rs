@@ -133,7 +133,9 @@ impl RegistryConfig {
     pub fn validate(&self) -> Result<(), pier_shared::config::ConfigError> {
         use pier_shared::config::ConfigError::Invalid;
         if self.limits.manifest_max_bytes < 4 * 1024 * 1024 {
-            return Err(Invalid("limits.manifest_max_bytes must be at least 4194304".into()));
+            return Err(Invalid(
+                "limits.manifest_max_bytes must be at least 4194304".into(),
+            ));
         }
         if self.http.tls_certificate.is_empty() != self.http.tls_key.is_empty() {
             return Err(Invalid(

@@ -5,7 +5,11 @@ use pier_registry::RegistryConfig;
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "pier-registry", version, about = "Pier's OCI / Docker v2 registry service")]
+#[command(
+    name = "pier-registry",
+    version,
+    about = "Pier's OCI / Docker v2 registry service"
+)]
 struct Cli {
     /// TOML configuration file (then PIER_REGISTRY_* environment overrides).
     #[arg(long, short, env = "PIER_REGISTRY_CONFIG", global = true)]
@@ -23,7 +27,8 @@ enum Command {
 }
 
 fn main() {
-    env_logger::Builder::from_env(env_logger::Env::new().filter_or("PIER_REGISTRY_LOG", "info")).init();
+    env_logger::Builder::from_env(env_logger::Env::new().filter_or("PIER_REGISTRY_LOG", "info"))
+        .init();
     let cli = Cli::parse();
     let config = match RegistryConfig::load(cli.config.as_deref()) {
         Ok(c) => c,

@@ -68,7 +68,10 @@ fn strip_params(ct: &str) -> &str {
 
 fn check_digest(d: &Descriptor) -> Result<Digest, OciError> {
     if d.size < 0 {
-        return Err(invalid(format!("descriptor {} has a negative size", d.digest)));
+        return Err(invalid(format!(
+            "descriptor {} has a negative size",
+            d.digest
+        )));
     }
     d.digest
         .parse()
@@ -224,12 +227,30 @@ mod tests {
     fn rejects() {
         let cases = [
             (Some(DOCKER_SCHEMA1[1]), "{}".to_string(), "schema1"),
-            (None, r#"{"schemaVersion":1,"fsLayers":[]}"#.into(), "schema1"),
+            (
+                None,
+                r#"{"schemaVersion":1,"fsLayers":[]}"#.into(),
+                "schema1",
+            ),
             (None, "not json".into(), "JSON"),
             (None, r#"{"schemaVersion":3}"#.into(), "schemaVersion"),
-            (Some(OCI_INDEX), format!(r#"{{"schemaVersion":2,"mediaType":"{OCI_MANIFEST}","config":{{"digest":"{D1}","size":1}}}}"#), "does not match"),
-            (None, format!(r#"{{"schemaVersion":2,"config":{{"digest":"sha256:abc","size":1}}}}"#), "digest"),
-            (None, r#"{"schemaVersion":2,"mediaType":"text/plain"}"#.into(), "unsupported"),
+            (
+                Some(OCI_INDEX),
+                format!(
+                    r#"{{"schemaVersion":2,"mediaType":"{OCI_MANIFEST}","config":{{"digest":"{D1}","size":1}}}}"#
+                ),
+                "does not match",
+            ),
+            (
+                None,
+                r#"{"schemaVersion":2,"config":{"digest":"sha256:abc","size":1}}"#.into(),
+                "digest",
+            ),
+            (
+                None,
+                r#"{"schemaVersion":2,"mediaType":"text/plain"}"#.into(),
+                "unsupported",
+            ),
         ];
         for (ct, body, want) in cases {
             let e = parse(ct, body.as_bytes()).unwrap_err();

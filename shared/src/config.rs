@@ -78,7 +78,8 @@ pub fn load_with_env<T: Serialize + DeserializeOwned>(
             }
             _ => (rest, raw.clone()),
         };
-        let path = find_path(&tree, path_key).ok_or_else(|| ConfigError::UnknownEnv(key.clone()))?;
+        let path =
+            find_path(&tree, path_key).ok_or_else(|| ConfigError::UnknownEnv(key.clone()))?;
         set_path(&mut tree, &path, &value);
     }
     tree.try_into()
@@ -211,14 +212,23 @@ mod tests {
 
     #[test]
     fn unknown_env_is_an_error() {
-        let r: Result<Conf, _> = load_with_env(Conf::default(), None, "PIER_X", &env(&[("PIER_X_HTTP_LISTN", "x")]));
+        let r: Result<Conf, _> = load_with_env(
+            Conf::default(),
+            None,
+            "PIER_X",
+            &env(&[("PIER_X_HTTP_LISTN", "x")]),
+        );
         assert!(matches!(r, Err(ConfigError::UnknownEnv(_))));
     }
 
     #[test]
     fn bad_type_is_reported() {
-        let r: Result<Conf, _> =
-            load_with_env(Conf::default(), None, "PIER_X", &env(&[("PIER_X_HTTP_MAX_BODY_SIZE", "lots")]));
+        let r: Result<Conf, _> = load_with_env(
+            Conf::default(),
+            None,
+            "PIER_X",
+            &env(&[("PIER_X_HTTP_MAX_BODY_SIZE", "lots")]),
+        );
         assert!(matches!(r, Err(ConfigError::Invalid(_))));
     }
 }

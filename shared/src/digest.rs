@@ -155,7 +155,9 @@ impl FromStr for Digest {
         }
         let algorithm: Algorithm = alg.parse()?;
         let ok = hex.len() == algorithm.hex_len()
-            && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         if !ok {
             return Err(DigestError::BadEncoding {
                 expected: algorithm.hex_len(),

@@ -138,7 +138,13 @@ impl OciError {
 
 impl fmt::Debug for OciError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}: {}", self.status.as_u16(), self.code.wire(), self.message)
+        write!(
+            f,
+            "{} {}: {}",
+            self.status.as_u16(),
+            self.code.wire(),
+            self.message
+        )
     }
 }
 

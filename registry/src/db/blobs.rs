@@ -8,7 +8,11 @@ use diesel::prelude::*;
 /// Record that a blob's bytes are in storage (idempotent).
 pub fn insert(conn: &mut Conn, digest: &str, size: i64) -> Result<(), DbError> {
     diesel::insert_into(b::blobs)
-        .values((b::digest.eq(digest), b::size.eq(size), b::created_at.eq(now())))
+        .values((
+            b::digest.eq(digest),
+            b::size.eq(size),
+            b::created_at.eq(now()),
+        ))
         .on_conflict_do_nothing()
         .execute(conn)?;
     Ok(())

@@ -68,7 +68,11 @@ pub struct StoredManifest {
     pub content: Vec<u8>,
 }
 
-pub fn get(conn: &mut Conn, repository_id: i64, digest: &str) -> Result<Option<StoredManifest>, DbError> {
+pub fn get(
+    conn: &mut Conn,
+    repository_id: i64,
+    digest: &str,
+) -> Result<Option<StoredManifest>, DbError> {
     Ok(m::manifests
         .filter(m::repository_id.eq(repository_id))
         .filter(m::digest.eq(digest))
@@ -134,7 +138,13 @@ pub fn referrers(
     let mut q = m::manifests
         .filter(m::repository_id.eq(repository_id))
         .filter(m::subject.eq(subject))
-        .select((m::digest, m::media_type, m::size, m::artifact_type, m::annotations))
+        .select((
+            m::digest,
+            m::media_type,
+            m::size,
+            m::artifact_type,
+            m::annotations,
+        ))
         .order(m::digest.asc())
         .into_boxed();
     if let Some(at) = artifact_type {

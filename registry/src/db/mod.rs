@@ -81,9 +81,7 @@ impl Db {
         Ok(db)
     }
 
-    fn conn(
-        &self,
-    ) -> Result<diesel::r2d2::PooledConnection<ConnectionManager<Conn>>, DbError> {
+    fn conn(&self) -> Result<diesel::r2d2::PooledConnection<ConnectionManager<Conn>>, DbError> {
         self.pool.get().map_err(|e| DbError::Pool(e.to_string()))
     }
 
@@ -111,7 +109,8 @@ impl Db {
         E: From<DbError> + From<diesel::result::Error> + Send + 'static,
         F: FnOnce(&mut Conn) -> Result<T, E> + Send + 'static,
     {
-        self.run(move |c: &mut Conn| c.immediate_transaction(f)).await
+        self.run(move |c: &mut Conn| c.immediate_transaction(f))
+            .await
     }
 }
 

@@ -47,7 +47,13 @@ pub fn get(conn: &mut Conn, repository_id: i64, id: &str) -> Result<Option<Uploa
     Ok(u::uploads
         .filter(u::id.eq(id))
         .filter(u::repository_id.eq(repository_id))
-        .select((u::id, u::repository_id, u::size, u::algorithm, u::hash_state))
+        .select((
+            u::id,
+            u::repository_id,
+            u::size,
+            u::algorithm,
+            u::hash_state,
+        ))
         .first(conn)
         .optional()?)
 }

@@ -64,9 +64,12 @@ fn parse_range(header: &str, size: u64) -> Result<Option<(u64, u64)>> {
     }
     let unsatisfiable = || {
         Error::Oci(
-            OciError::with_message(ErrorCode::RangeInvalid, format!("range {spec} not satisfiable"))
-                .status(StatusCode::RANGE_NOT_SATISFIABLE)
-                .header(CONTENT_RANGE, format!("bytes */{size}")),
+            OciError::with_message(
+                ErrorCode::RangeInvalid,
+                format!("range {spec} not satisfiable"),
+            )
+            .status(StatusCode::RANGE_NOT_SATISFIABLE)
+            .header(CONTENT_RANGE, format!("bytes */{size}")),
         )
     };
     let (a, b) = spec.split_once('-').ok_or_else(unsatisfiable)?;
@@ -84,7 +87,9 @@ fn parse_range(header: &str, size: u64) -> Result<Option<(u64, u64)>> {
             let end: u64 = if b.is_empty() {
                 size.saturating_sub(1)
             } else {
-                b.parse::<u64>().map_err(|_| unsatisfiable())?.min(size.saturating_sub(1))
+                b.parse::<u64>()
+                    .map_err(|_| unsatisfiable())?
+                    .min(size.saturating_sub(1))
             };
             if start >= size || end < start {
                 return Err(unsatisfiable());
@@ -113,7 +118,13 @@ mod tests {
         assert_eq!(parse_range("bytes=50-500", 100).unwrap(), Some((50, 99)));
         assert_eq!(parse_range("bytes=0-1,5-6", 100).unwrap(), None);
         assert_eq!(parse_range("items=0-1", 100).unwrap(), None);
-        for bad in ["bytes=100-", "bytes=5-4", "bytes=-0", "bytes=x-1", "bytes=-"] {
+        for bad in [
+            "bytes=100-",
+            "bytes=5-4",
+            "bytes=-0",
+            "bytes=x-1",
+            "bytes=-",
+        ] {
             assert!(parse_range(bad, 100).is_err(), "{bad}");
         }
     }

@@ -47,7 +47,9 @@ fn name(segments: &[&str]) -> Result<RepoName, OciError> {
     segments
         .join("/")
         .parse()
-        .map_err(|e: pier_shared::NameError| OciError::with_message(ErrorCode::NameInvalid, e.to_string()))
+        .map_err(|e: pier_shared::NameError| {
+            OciError::with_message(ErrorCode::NameInvalid, e.to_string())
+        })
 }
 
 fn not_found() -> OciError {
@@ -103,7 +105,10 @@ pub fn parse(rest: &str) -> Result<Route, OciError> {
         }
         "referrers" => {
             let repo = name(&segs[..n - 2])?;
-            Ok(Route::Referrers(repo, digest(last, ErrorCode::DigestInvalid)?))
+            Ok(Route::Referrers(
+                repo,
+                digest(last, ErrorCode::DigestInvalid)?,
+            ))
         }
         _ => Err(not_found()),
     }
@@ -120,14 +125,34 @@ mod tests {
         assert_eq!(parse("").unwrap(), Route::Base);
         assert_eq!(parse("_catalog").unwrap(), Route::Catalog);
         assert!(matches!(parse("a/b/tags/list").unwrap(), Route::Tags(n) if n.as_str() == "a/b"));
-        assert!(matches!(parse("a/manifests/latest").unwrap(), Route::Manifest(_, Reference::Tag(_))));
-        assert!(matches!(parse(&format!("a/blobs/{D}")).unwrap(), Route::Blob(..)));
-        assert!(matches!(parse("a/blobs/uploads/").unwrap(), Route::UploadStart(_)));
-        assert!(matches!(parse("a/blobs/uploads").unwrap(), Route::UploadStart(_)));
-        assert!(matches!(parse("a/blobs/uploads/x").unwrap(), Route::Upload(_, None)));
+        assert!(matches!(
+            parse("a/manifests/latest").unwrap(),
+            Route::Manifest(_, Reference::Tag(_))
+        ));
+        assert!(matches!(
+            parse(&format!("a/blobs/{D}")).unwrap(),
+            Route::Blob(..)
+        ));
+        assert!(matches!(
+            parse("a/blobs/uploads/").unwrap(),
+            Route::UploadStart(_)
+        ));
+        assert!(matches!(
+            parse("a/blobs/uploads").unwrap(),
+            Route::UploadStart(_)
+        ));
+        assert!(matches!(
+            parse("a/blobs/uploads/x").unwrap(),
+            Route::Upload(_, None)
+        ));
         // A repository may be called "blobs" or "manifests".
-        assert!(matches!(parse(&format!("blobs/blobs/{D}")).unwrap(), Route::Blob(n, _) if n.as_str() == "blobs"));
-        assert!(matches!(parse(&format!("x/referrers/{D}")).unwrap(), Route::Referrers(..)));
+        assert!(
+            matches!(parse(&format!("blobs/blobs/{D}")).unwrap(), Route::Blob(n, _) if n.as_str() == "blobs")
+        );
+        assert!(matches!(
+            parse(&format!("x/referrers/{D}")).unwrap(),
+            Route::Referrers(..)
+        ));
     }
 
     #[test]

@@ -6,14 +6,18 @@ pub struct Query(Vec<(String, String)>);
 
 impl Query {
     pub fn parse(raw: &str) -> Result<Query, OciError> {
-        serde_urlencoded::from_str(raw)
-            .map(Query)
-            .map_err(|e| OciError::with_message(ErrorCode::Unsupported, format!("query string: {e}")).status(actix_web::http::StatusCode::BAD_REQUEST))
+        serde_urlencoded::from_str(raw).map(Query).map_err(|e| {
+            OciError::with_message(ErrorCode::Unsupported, format!("query string: {e}"))
+                .status(actix_web::http::StatusCode::BAD_REQUEST)
+        })
     }
 
     /// The first value of `key`.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Every value of `key`, in order.

@@ -16,8 +16,16 @@ use crate::state::Registry;
 use actix_web::HttpResponse;
 use pier_shared::{Digest, RepoName};
 
-pub async fn get(reg: &Registry, name: &RepoName, subject: &Digest, q: &Query) -> Result<HttpResponse> {
-    let filter = q.get("artifactType").filter(|a| !a.is_empty()).map(String::from);
+pub async fn get(
+    reg: &Registry,
+    name: &RepoName,
+    subject: &Digest,
+    q: &Query,
+) -> Result<HttpResponse> {
+    let filter = q
+        .get("artifactType")
+        .filter(|a| !a.is_empty())
+        .map(String::from);
     let filtered = filter.is_some();
     let manifests = listing::referrers(reg, name, subject, filter).await?;
     let body = serde_json::json!({

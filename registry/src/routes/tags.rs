@@ -27,7 +27,11 @@ pub async fn list(reg: &Registry, name: &RepoName, q: &Query) -> Result<HttpResp
     let mut res = HttpResponse::Ok();
     if page.more {
         if let Some(last) = page.items.last() {
-            res.insert_header(pagination::link(&format!("/v2/{name}/tags/list"), p.n, last));
+            res.insert_header(pagination::link(
+                &format!("/v2/{name}/tags/list"),
+                p.n,
+                last,
+            ));
         }
     }
     Ok(res.json(serde_json::json!({ "name": name.as_str(), "tags": page.items })))

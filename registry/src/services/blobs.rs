@@ -8,7 +8,10 @@ use crate::storage::{layout, ByteStream, StorageError};
 use pier_shared::{Digest, ErrorCode, RepoName};
 
 fn unknown(digest: &Digest) -> Error {
-    Error::oci(ErrorCode::BlobUnknown, format!("blob {digest} unknown to this repository"))
+    Error::oci(
+        ErrorCode::BlobUnknown,
+        format!("blob {digest} unknown to this repository"),
+    )
 }
 
 /// Size of a blob the repository may serve.
@@ -25,13 +28,12 @@ pub async fn stat(reg: &Registry, name: &RepoName, digest: &Digest) -> Result<u6
 }
 
 /// Stream `len` bytes of a blob from `offset`.
-pub async fn open(
-    reg: &Registry,
-    digest: &Digest,
-    offset: u64,
-    len: u64,
-) -> Result<ByteStream> {
-    match reg.storage.read(&layout::blob(digest), offset, Some(len)).await {
+pub async fn open(reg: &Registry, digest: &Digest, offset: u64, len: u64) -> Result<ByteStream> {
+    match reg
+        .storage
+        .read(&layout::blob(digest), offset, Some(len))
+        .await
+    {
         Ok(s) => Ok(s),
         Err(StorageError::NotFound(_)) => {
             log::error!("blob {digest} is in the database but not in storage");

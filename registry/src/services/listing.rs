@@ -82,9 +82,7 @@ pub async fn referrers(
             digest: r.digest,
             size: r.size,
             artifact_type: r.artifact_type,
-            annotations: r
-                .annotations
-                .and_then(|a| serde_json::from_str(&a).ok()),
+            annotations: r.annotations.and_then(|a| serde_json::from_str(&a).ok()),
         })
         .collect())
 }

@@ -134,12 +134,17 @@ pub async fn get(
                 },
             };
             if with_content {
-                Ok::<_, Error>(
-                    db::manifests::get(c, repo, &digest)?
-                        .map(|m| (m.digest, m.media_type, m.content.len() as i64, Some(m.content))),
-                )
+                Ok::<_, Error>(db::manifests::get(c, repo, &digest)?.map(|m| {
+                    (
+                        m.digest,
+                        m.media_type,
+                        m.content.len() as i64,
+                        Some(m.content),
+                    )
+                }))
             } else {
-                Ok(db::manifests::head(c, repo, &digest)?.map(|(mt, size)| (digest, mt, size, None)))
+                Ok(db::manifests::head(c, repo, &digest)?
+                    .map(|(mt, size)| (digest, mt, size, None)))
             }
         })
         .await?;

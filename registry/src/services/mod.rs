@@ -16,6 +16,10 @@ use pier_shared::{ErrorCode, RepoName};
 
 /// The id of an existing repository, or NAME_UNKNOWN.
 pub(crate) fn repo_id(conn: &mut Conn, name: &RepoName) -> Result<i64> {
-    db::repositories::find(conn, name.as_str())?
-        .ok_or_else(|| Error::oci(ErrorCode::NameUnknown, format!("repository {name} not known")))
+    db::repositories::find(conn, name.as_str())?.ok_or_else(|| {
+        Error::oci(
+            ErrorCode::NameUnknown,
+            format!("repository {name} not known"),
+        )
+    })
 }

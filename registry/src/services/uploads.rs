@@ -121,7 +121,10 @@ async fn hasher_for(reg: &Registry, up: &db::uploads::Upload, id: &Uuid) -> Resu
     {
         return Ok(h);
     }
-    log::warn!("upload {id}: no usable hash state, hashing {} stored bytes again", up.size);
+    log::warn!(
+        "upload {id}: no usable hash state, hashing {} stored bytes again",
+        up.size
+    );
     hash_stored(reg, id, up.size as u64, alg).await
 }
 
@@ -228,7 +231,9 @@ pub async fn finish(
         let computed = if hasher.algorithm() == digest.algorithm() {
             hasher.finish()
         } else {
-            hash_stored(reg, id, size, digest.algorithm()).await?.finish()
+            hash_stored(reg, id, size, digest.algorithm())
+                .await?
+                .finish()
         };
         if &computed != digest {
             discard(reg, id).await?;

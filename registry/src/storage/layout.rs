@@ -25,8 +25,7 @@ impl StoragePath {
 
     fn join(parts: &[&str]) -> StoragePath {
         debug_assert!(parts.iter().all(|p| !p.is_empty()
-            && p
-                .bytes()
+            && p.bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')));
         StoragePath(parts.join("/"))
     }

@@ -49,7 +49,10 @@ pub async fn run(s: &dyn Storage) {
     s.rename(&up, &blob).await.unwrap();
     assert_eq!(s.stat(&up).await.unwrap(), None);
     assert_eq!(s.stat(&blob).await.unwrap(), Some(12));
-    assert_eq!(s.list(&layout::blobs_root()).await.unwrap(), vec![blob.clone()]);
+    assert_eq!(
+        s.list(&layout::blobs_root()).await.unwrap(),
+        vec![blob.clone()]
+    );
     assert!(s.list(&layout::uploads_root()).await.unwrap().is_empty());
     assert!(matches!(
         s.rename(&up, &blob).await,

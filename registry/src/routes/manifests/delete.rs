@@ -11,7 +11,11 @@ use crate::state::Registry;
 use actix_web::HttpResponse;
 use pier_shared::{Reference, RepoName};
 
-pub async fn delete(reg: &Registry, name: &RepoName, reference: &Reference) -> Result<HttpResponse> {
+pub async fn delete(
+    reg: &Registry,
+    name: &RepoName,
+    reference: &Reference,
+) -> Result<HttpResponse> {
     manifests::delete(reg, name, reference).await?;
     Ok(HttpResponse::Accepted().finish())
 }

@@ -13,7 +13,12 @@ use crate::state::Registry;
 use actix_web::HttpResponse;
 use pier_shared::{Reference, RepoName};
 
-pub async fn get(reg: &Registry, name: &RepoName, reference: &Reference, head: bool) -> Result<HttpResponse> {
+pub async fn get(
+    reg: &Registry,
+    name: &RepoName,
+    reference: &Reference,
+    head: bool,
+) -> Result<HttpResponse> {
     let m = manifests::get(reg, name, reference, !head).await?;
     let mut res = HttpResponse::Ok();
     res.content_type(m.media_type.as_str())

@@ -23,8 +23,11 @@ use pier_shared::{ErrorCode, OciError, Reference, RepoName, Tag};
 
 fn too_large(limit: usize) -> Error {
     Error::Oci(
-        OciError::with_message(ErrorCode::SizeInvalid, format!("manifest is larger than {limit} bytes"))
-            .status(StatusCode::PAYLOAD_TOO_LARGE),
+        OciError::with_message(
+            ErrorCode::SizeInvalid,
+            format!("manifest is larger than {limit} bytes"),
+        )
+        .status(StatusCode::PAYLOAD_TOO_LARGE),
     )
 }
 
@@ -40,7 +43,8 @@ async fn read_limited(req: &HttpRequest, mut payload: web::Payload, limit: usize
     }
     let mut buf = BytesMut::with_capacity(announced.unwrap_or(4096).min(limit));
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| Error::oci(ErrorCode::ManifestInvalid, format!("reading body: {e}")))?;
+        let chunk = chunk
+            .map_err(|e| Error::oci(ErrorCode::ManifestInvalid, format!("reading body: {e}")))?;
         if buf.len() + chunk.len() > limit {
             return Err(too_large(limit));
         }
@@ -59,19 +63,25 @@ pub async fn put(
 ) -> Result<HttpResponse> {
     let mut extra: Vec<Tag> = Vec::new();
     for raw in q.all("tag") {
-        let tag: Tag = raw
-            .parse()
-            .map_err(|e: pier_shared::NameError| Error::oci(ErrorCode::TagInvalid, e.to_string()))?;
+        let tag: Tag = raw.parse().map_err(|e: pier_shared::NameError| {
+            Error::oci(ErrorCode::TagInvalid, e.to_string())
+        })?;
         if !extra.contains(&tag) {
             extra.push(tag);
         }
     }
     let body = read_limited(req, payload, reg.config.limits.manifest_max_bytes).await?;
-    let content_type = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let content_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
     let pushed = manifests::put(reg, name, reference, extra, content_type, body).await?;
     let mut res = HttpResponse::Created();
-    res.insert_header(("Location", format!("/v2/{name}/manifests/{}", pushed.digest)))
-        .insert_header(headers::digest(&pushed.digest));
+    res.insert_header((
+        "Location",
+        format!("/v2/{name}/manifests/{}", pushed.digest),
+    ))
+    .insert_header(headers::digest(&pushed.digest));
     if let Some(subject) = &pushed.subject {
         res.insert_header(("OCI-Subject", subject.to_string()));
     }

@@ -27,9 +27,16 @@ pub async fn put(
     let id = require_id(id)?;
     let digest: Digest = q
         .get("digest")
-        .ok_or_else(|| Error::oci(ErrorCode::DigestInvalid, "the digest query parameter is required"))?
+        .ok_or_else(|| {
+            Error::oci(
+                ErrorCode::DigestInvalid,
+                "the digest query parameter is required",
+            )
+        })?
         .parse()
-        .map_err(|e: pier_shared::DigestError| Error::oci(ErrorCode::DigestInvalid, e.to_string()))?;
+        .map_err(|e: pier_shared::DigestError| {
+            Error::oci(ErrorCode::DigestInvalid, e.to_string())
+        })?;
     let range = content_range(req)?;
     if let Err(e) = uploads::finish(reg, name, &id, &digest, range, body(payload)).await {
         return Err(with_resume_headers(e, reg, name, &id).await);

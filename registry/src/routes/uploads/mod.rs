@@ -44,8 +44,11 @@ pub fn content_range(req: &HttpRequest) -> Result<Option<ChunkRange>> {
     };
     let bad = || {
         Error::Oci(
-            OciError::with_message(ErrorCode::RangeInvalid, "Content-Range must be <start>-<end>")
-                .status(actix_web::http::StatusCode::RANGE_NOT_SATISFIABLE),
+            OciError::with_message(
+                ErrorCode::RangeInvalid,
+                "Content-Range must be <start>-<end>",
+            )
+            .status(actix_web::http::StatusCode::RANGE_NOT_SATISFIABLE),
         )
     };
     let s = v.to_str().map_err(|_| bad())?.trim();

@@ -38,10 +38,13 @@ pub async fn post(
         let digest = parse_digest(mount)?;
         // An invalid `from` cannot hold the blob: fall back to a normal upload.
         let from: Option<RepoName> = q.get("from").and_then(|f| f.parse().ok());
-        if q.get("from").is_none() || from.is_some() {
-            if blobs::mount(reg, name, &digest, from.as_ref()).await?.is_some() {
-                return Ok(created(name, &digest));
-            }
+        let from_usable = q.get("from").is_none() || from.is_some();
+        if from_usable
+            && blobs::mount(reg, name, &digest, from.as_ref())
+                .await?
+                .is_some()
+        {
+            return Ok(created(name, &digest));
         }
     } else if let Some(raw) = q.get("digest") {
         let digest = parse_digest(raw)?;
@@ -49,7 +52,9 @@ pub async fn post(
         return Ok(created(name, &digest));
     }
     let algorithm = match q.get("digest-algorithm") {
-        Some(a) => a.parse::<Algorithm>().map_err(|e| Error::oci(ErrorCode::DigestInvalid, e.to_string()))?,
+        Some(a) => a
+            .parse::<Algorithm>()
+            .map_err(|e| Error::oci(ErrorCode::DigestInvalid, e.to_string()))?,
         None => Algorithm::Sha256,
     };
     let id = uploads::start(reg, name, algorithm).await?;
