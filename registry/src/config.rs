@@ -75,7 +75,7 @@ impl Default for DatabaseConfig {
 pub struct LimitsConfig {
     /// Largest manifest accepted, in bytes (at least 4 MiB per the OCI spec); larger → 413.
     pub manifest_max_bytes: usize,
-    /// Largest page of `_catalog` / tags list / referrers.
+    /// Largest page of `_catalog` and tags list (referrers are not paged).
     pub max_page_size: usize,
     /// Page size of `_catalog` when the client gives no `n`.
     pub catalog_default_page_size: usize,

@@ -47,8 +47,8 @@ impl Error {
     fn to_oci(&self) -> OciError {
         match self {
             Error::Oci(e) => e.clone(),
-            Error::Db(DbError::Pool(cause)) => {
-                log::error!("database unavailable: {cause}");
+            Error::Db(e) if e.is_unavailable() => {
+                log::error!("database unavailable: {e}");
                 OciError::new(ErrorCode::Unavailable)
             }
             other => {
@@ -63,7 +63,7 @@ impl ResponseError for Error {
     fn status_code(&self) -> actix_web::http::StatusCode {
         match self {
             Error::Oci(e) => e.status,
-            Error::Db(DbError::Pool(_)) => ErrorCode::Unavailable.status(),
+            Error::Db(e) if e.is_unavailable() => ErrorCode::Unavailable.status(),
             _ => ErrorCode::Unknown.status(),
         }
     }

@@ -2,9 +2,11 @@
 //!
 //! Pier stores manifests byte-exact and reads only what it must check: the descriptors
 //! (config, layers, index entries, subject), `artifactType` and `annotations`. Media types
-//! accepted: OCI image manifest and index, Docker schema2 manifest and manifest list.
-//! (oci-spec's typed structs were considered; they validate more than a registry may — a
-//! registry must accept manifests it does not fully understand — so a minimal view is used.)
+//! accepted: OCI image manifest and index, Docker schema2 manifest and manifest list (OCI
+//! artifacts are image manifests with `artifactType`); anything else is MANIFEST_INVALID,
+//! since the registry could not check what it references. oci-spec's typed structs were
+//! considered: they reject fields and values a registry must store untouched (unknown
+//! annotations' shapes, Docker media types in OCI fields), so a minimal view is used.
 
 use pier_shared::{Digest, ErrorCode, OciError};
 use serde::Deserialize;

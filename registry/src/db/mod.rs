@@ -33,6 +33,21 @@ pub enum DbError {
     Url(String),
 }
 
+impl DbError {
+    /// The database cannot serve now (pool exhausted, locked past the busy timeout): a
+    /// 503 the client may retry, not a 500.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            DbError::Pool(_) => true,
+            DbError::Query(diesel::result::Error::DatabaseError(_, info)) => {
+                let m = info.message();
+                m.contains("locked") || m.contains("busy")
+            }
+            _ => false,
+        }
+    }
+}
+
 /// Seconds since the Unix epoch, the unit of every time column.
 pub fn now() -> i64 {
     chrono::Utc::now().timestamp()
@@ -44,7 +59,7 @@ struct Pragmas;
 impl CustomizeConnection<Conn, diesel::r2d2::Error> for Pragmas {
     fn on_acquire(&self, conn: &mut Conn) -> Result<(), diesel::r2d2::Error> {
         conn.batch_execute(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
              PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
         )
         .map_err(diesel::r2d2::Error::QueryError)

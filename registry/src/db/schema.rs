@@ -64,6 +64,7 @@ diesel::table! {
         algorithm -> Text,
         hash_state -> Nullable<Binary>,
         busy_until -> Nullable<BigInt>,
+        lease_owner -> Nullable<Text>,
         created_at -> BigInt,
         updated_at -> BigInt,
     }

@@ -1,15 +1,17 @@
 //! The `uploads` table: upload sessions, their durable size and hash state.
 //!
-//! A session is written by one request at a time: [`acquire`] takes a short lease
-//! (`busy_until`) with a conditional update, so two replicas cannot append to one upload
-//! at once; [`advance`] records the new size and hash state and releases the lease.
+//! A session is written by one request at a time. [`acquire`] takes a lease for an owner
+//! (a random id per request) with a conditional update, so two requests — on one replica
+//! or several — cannot append to one upload at once. The lease is short and renewed while
+//! the request streams ([`renew`]), so the lease of a crashed process expires soon.
+//! [`advance`] records progress only while the caller still owns the lease.
 
 use super::schema::uploads::dsl as u;
 use super::{now, Conn, DbError};
 use diesel::prelude::*;
 
-/// How long a request may hold an upload before another may take it over.
-pub const LEASE_SECONDS: i64 = 15 * 60;
+/// How long a lease lasts without renewal.
+pub const LEASE_SECONDS: i64 = 60;
 
 #[derive(Queryable, Debug, Clone)]
 pub struct Upload {
@@ -58,8 +60,13 @@ pub fn get(conn: &mut Conn, repository_id: i64, id: &str) -> Result<Option<Uploa
         .optional()?)
 }
 
-/// Take the write lease on an upload. `None` if it does not exist or is busy.
-pub fn acquire(conn: &mut Conn, repository_id: i64, id: &str) -> Result<Option<Upload>, DbError> {
+/// Take the lease on an upload for `owner`. `None` if it does not exist or is busy.
+pub fn acquire(
+    conn: &mut Conn,
+    repository_id: i64,
+    id: &str,
+    owner: &str,
+) -> Result<Option<Upload>, DbError> {
     let t = now();
     let n = diesel::update(
         u::uploads
@@ -67,7 +74,10 @@ pub fn acquire(conn: &mut Conn, repository_id: i64, id: &str) -> Result<Option<U
             .filter(u::repository_id.eq(repository_id))
             .filter(u::busy_until.is_null().or(u::busy_until.lt(t))),
     )
-    .set(u::busy_until.eq(t + LEASE_SECONDS))
+    .set((
+        u::busy_until.eq(t + LEASE_SECONDS),
+        u::lease_owner.eq(owner),
+    ))
     .execute(conn)?;
     if n == 0 {
         return Ok(None);
@@ -75,38 +85,81 @@ pub fn acquire(conn: &mut Conn, repository_id: i64, id: &str) -> Result<Option<U
     get(conn, repository_id, id)
 }
 
-/// Is the upload currently leased by a request?
-pub fn is_busy(conn: &mut Conn, id: &str) -> Result<bool, DbError> {
+/// Is the upload leased by some request right now?
+pub fn is_busy(conn: &mut Conn, repository_id: i64, id: &str) -> Result<bool, DbError> {
     let busy: Option<Option<i64>> = u::uploads
         .filter(u::id.eq(id))
+        .filter(u::repository_id.eq(repository_id))
         .select(u::busy_until)
         .first(conn)
         .optional()?;
     Ok(matches!(busy, Some(Some(b)) if b >= now()))
 }
 
-/// Record progress (new durable size and hash state) and release the lease.
-pub fn advance(conn: &mut Conn, id: &str, size: i64, hash_state: &[u8]) -> Result<(), DbError> {
-    diesel::update(u::uploads.filter(u::id.eq(id)))
-        .set((
-            u::size.eq(size),
-            u::hash_state.eq(Some(hash_state)),
-            u::busy_until.eq(None::<i64>),
-            u::updated_at.eq(now()),
-        ))
-        .execute(conn)?;
+/// Extend `owner`'s lease; false if it no longer holds it.
+pub fn renew(conn: &mut Conn, id: &str, owner: &str) -> Result<bool, DbError> {
+    let n = diesel::update(
+        u::uploads
+            .filter(u::id.eq(id))
+            .filter(u::lease_owner.eq(owner)),
+    )
+    .set(u::busy_until.eq(now() + LEASE_SECONDS))
+    .execute(conn)?;
+    Ok(n > 0)
+}
+
+/// Record progress and release the lease; false if `owner` no longer held it (nothing
+/// is recorded then).
+pub fn advance(
+    conn: &mut Conn,
+    id: &str,
+    owner: &str,
+    size: i64,
+    hash_state: &[u8],
+) -> Result<bool, DbError> {
+    let n = diesel::update(
+        u::uploads
+            .filter(u::id.eq(id))
+            .filter(u::lease_owner.eq(owner)),
+    )
+    .set((
+        u::size.eq(size),
+        u::hash_state.eq(Some(hash_state)),
+        u::busy_until.eq(None::<i64>),
+        u::lease_owner.eq(None::<String>),
+        u::updated_at.eq(now()),
+    ))
+    .execute(conn)?;
+    Ok(n > 0)
+}
+
+/// Release `owner`'s lease without progress (the request failed).
+pub fn release(conn: &mut Conn, id: &str, owner: &str) -> Result<(), DbError> {
+    diesel::update(
+        u::uploads
+            .filter(u::id.eq(id))
+            .filter(u::lease_owner.eq(owner)),
+    )
+    .set((
+        u::busy_until.eq(None::<i64>),
+        u::lease_owner.eq(None::<String>),
+    ))
+    .execute(conn)?;
     Ok(())
 }
 
-/// Release the lease without progress (the request failed).
-pub fn release(conn: &mut Conn, id: &str) -> Result<(), DbError> {
-    diesel::update(u::uploads.filter(u::id.eq(id)))
-        .set(u::busy_until.eq(None::<i64>))
-        .execute(conn)?;
-    Ok(())
+/// End a session held by `owner` (finished); false if it no longer held it.
+pub fn delete_owned(conn: &mut Conn, id: &str, owner: &str) -> Result<bool, DbError> {
+    Ok(diesel::delete(
+        u::uploads
+            .filter(u::id.eq(id))
+            .filter(u::lease_owner.eq(owner)),
+    )
+    .execute(conn)?
+        > 0)
 }
 
-/// End a session (finished or cancelled); false if it did not exist.
+/// End a session whatever its lease (cancelled); false if it did not exist.
 pub fn delete(conn: &mut Conn, id: &str) -> Result<bool, DbError> {
     Ok(diesel::delete(u::uploads.filter(u::id.eq(id))).execute(conn)? > 0)
 }

@@ -68,11 +68,16 @@ pub async fn put(
         }
         Reference::Tag(_) => Algorithm::Sha256.digest_of(&body),
     };
-    let mut tags = extra_tags;
-    if let Reference::Tag(t) = reference {
-        tags.insert(0, t.clone());
+    let mut tags: Vec<Tag> = Vec::new();
+    let path_tag = match reference {
+        Reference::Tag(t) => Some(t.clone()),
+        Reference::Digest(_) => None,
+    };
+    for t in path_tag.into_iter().chain(extra_tags) {
+        if !tags.contains(&t) {
+            tags.push(t);
+        }
     }
-    tags.dedup();
     let (name, d, tags_db) = (name.clone(), digest.to_string(), tags.clone());
     let subject = parsed.subject.clone();
     reg.db

@@ -16,7 +16,7 @@ use super::repo_id;
 use crate::db;
 use crate::error::{Error, Result};
 use crate::state::Registry;
-use crate::storage::layout;
+use crate::storage::{layout, StorageError};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use pier_shared::{Algorithm, Digest, ErrorCode, Hasher, OciError, RepoName};
@@ -40,12 +40,9 @@ fn unknown_upload(id: &Uuid) -> Error {
 /// Error for a chunk that does not start where the upload ends. The route adds
 /// `Location` and `Range` so the client can resume.
 pub fn out_of_order(size: u64) -> Error {
-    Error::Oci(
-        OciError::with_message(
-            ErrorCode::RangeInvalid,
-            format!("chunk must start at byte {size}"),
-        )
-        .status(actix_web::http::StatusCode::RANGE_NOT_SATISFIABLE),
+    Error::oci(
+        ErrorCode::RangeInvalid,
+        format!("chunk must start at byte {size}"),
     )
 }
 
@@ -77,34 +74,71 @@ pub async fn status(reg: &Registry, name: &RepoName, id: &Uuid) -> Result<u64> {
     up.map(|u| u.size as u64).ok_or_else(|| unknown_upload(id))
 }
 
-/// Take the upload's lease; the caller must [`release`] or advance/delete it.
-async fn acquire(reg: &Registry, name: &RepoName, id: &Uuid) -> Result<db::uploads::Upload> {
+/// A request's hold on an upload (see `db::uploads`): the row as it was when taken and
+/// the random owner id that guards every later update.
+struct Lease {
+    up: db::uploads::Upload,
+    owner: String,
+}
+
+/// Take the upload's lease; the caller must [`release`] it or advance/end the upload.
+async fn acquire(reg: &Registry, name: &RepoName, id: &Uuid) -> Result<Lease> {
     let (name, sid) = (name.clone(), id.to_string());
+    let owner = Uuid::new_v4().to_string();
+    let o = owner.clone();
     let got = reg
         .db
         .run(move |c| {
             let repo = repo_id(c, &name)?;
-            match db::uploads::acquire(c, repo, &sid)? {
+            match db::uploads::acquire(c, repo, &sid, &o)? {
                 Some(up) => Ok(Ok(up)),
-                None => Ok::<_, Error>(Err(db::uploads::is_busy(c, &sid)?)),
+                None => Ok::<_, Error>(Err(db::uploads::is_busy(c, repo, &sid)?)),
             }
         })
         .await?;
     match got {
-        Ok(up) => Ok(up),
+        Ok(up) => Ok(Lease { up, owner }),
         Err(true) => Err(Error::oci(
             ErrorCode::BlobUploadInvalid,
-            format!("upload {id} is being written by another request"),
+            format!("upload {id} is being written by another request; retry shortly"),
         )),
         Err(false) => Err(unknown_upload(id)),
     }
 }
 
-async fn release(reg: &Registry, id: &Uuid) {
-    let sid = id.to_string();
-    if let Err(e) = reg.db.run(move |c| db::uploads::release(c, &sid)).await {
+async fn release(reg: &Registry, id: &Uuid, lease: &Lease) {
+    let (sid, owner) = (id.to_string(), lease.owner.clone());
+    if let Err(e) = reg
+        .db
+        .run(move |c| db::uploads::release(c, &sid, &owner))
+        .await
+    {
         log::warn!("could not release upload {id}: {e}");
     }
+}
+
+/// Renew the lease while a long body streams in.
+const RENEW_EVERY: std::time::Duration =
+    std::time::Duration::from_secs(db::uploads::LEASE_SECONDS as u64 / 3);
+
+async fn renew(reg: &Registry, id: &Uuid, lease: &Lease) -> Result<()> {
+    let (sid, owner) = (id.to_string(), lease.owner.clone());
+    if reg
+        .db
+        .run(move |c| db::uploads::renew(c, &sid, &owner))
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(lost(id))
+    }
+}
+
+fn lost(id: &Uuid) -> Error {
+    Error::oci(
+        ErrorCode::BlobUploadUnknown,
+        format!("upload {id} was cancelled or taken over while this request ran"),
+    )
 }
 
 /// The hasher after the upload's first `size` bytes: from the saved state, or (if the
@@ -131,9 +165,14 @@ async fn hasher_for(reg: &Registry, up: &db::uploads::Upload, id: &Uuid) -> Resu
 async fn hash_stored(reg: &Registry, id: &Uuid, size: u64, alg: Algorithm) -> Result<Hasher> {
     let mut h = alg.hasher();
     if size > 0 {
-        let mut s = reg.storage.read(&layout::upload(id), 0, Some(size)).await?;
+        let path = layout::upload(id);
+        let mut s = reg.storage.read(&path, 0, Some(size)).await?;
         while let Some(chunk) = s.next().await {
-            h.update(&chunk.map_err(|e| Error::oci(ErrorCode::Unknown, e.to_string()))?);
+            h.update(&chunk.map_err(|source| StorageError::Io {
+                op: "read",
+                path: path.to_string(),
+                source,
+            })?);
         }
     }
     Ok(h)
@@ -143,11 +182,12 @@ async fn hash_stored(reg: &Registry, id: &Uuid, size: u64, alg: Algorithm) -> Re
 /// size and the hasher; the row is not advanced here.
 async fn write_body(
     reg: &Registry,
-    up: &db::uploads::Upload,
+    lease: &Lease,
     id: &Uuid,
     range: Option<ChunkRange>,
     mut body: Body,
 ) -> Result<(u64, Hasher)> {
+    let up = &lease.up;
     let start = up.size as u64;
     if let Some(r) = range {
         if r.start != start || r.end < r.start {
@@ -155,8 +195,22 @@ async fn write_body(
         }
     }
     let mut hasher = hasher_for(reg, up, id).await?;
-    let mut w = reg.storage.writer(&layout::upload(id), start).await?;
+    let mut w = match reg.storage.writer(&layout::upload(id), start).await {
+        Ok(w) => w,
+        // The row says bytes exist that storage does not have (e.g. a crash right after
+        // the blob was moved into place): the client must start the upload again.
+        Err(StorageError::NotFound(_)) => return Err(unknown_upload(id)),
+        Err(e) => return Err(e.into()),
+    };
+    let mut renewed = std::time::Instant::now();
     while let Some(chunk) = body.next().await {
+        if renewed.elapsed() > RENEW_EVERY {
+            if let Err(e) = renew(reg, id, lease).await {
+                let _ = w.cancel().await;
+                return Err(e);
+            }
+            renewed = std::time::Instant::now();
+        }
         let chunk = match chunk {
             Ok(c) => c,
             Err(e) => {
@@ -199,18 +253,23 @@ pub async fn append(
     range: Option<ChunkRange>,
     body: Body,
 ) -> Result<u64> {
-    let up = acquire(reg, name, id).await?;
+    let lease = acquire(reg, name, id).await?;
     let result = async {
-        let (size, hasher) = write_body(reg, &up, id, range, body).await?;
-        let (sid, state) = (id.to_string(), hasher.save_state());
-        reg.db
-            .run(move |c| db::uploads::advance(c, &sid, size as i64, &state))
+        let (size, hasher) = write_body(reg, &lease, id, range, body).await?;
+        let (sid, owner, state) = (id.to_string(), lease.owner.clone(), hasher.save_state());
+        let advanced = reg
+            .db
+            .run(move |c| db::uploads::advance(c, &sid, &owner, size as i64, &state))
             .await?;
-        Ok(size)
+        if advanced {
+            Ok(size)
+        } else {
+            Err(lost(id))
+        }
     }
     .await;
     if result.is_err() {
-        release(reg, id).await;
+        release(reg, id, &lease).await;
     }
     result
 }
@@ -225,9 +284,9 @@ pub async fn finish(
     range: Option<ChunkRange>,
     body: Body,
 ) -> Result<u64> {
-    let up = acquire(reg, name, id).await?;
+    let lease = acquire(reg, name, id).await?;
     let result = async {
-        let (size, hasher) = write_body(reg, &up, id, range, body).await?;
+        let (size, hasher) = write_body(reg, &lease, id, range, body).await?;
         let computed = if hasher.algorithm() == digest.algorithm() {
             hasher.finish()
         } else {
@@ -245,12 +304,12 @@ pub async fn finish(
                 .detail(serde_json::json!({ "digest": digest.to_string() })),
             ));
         }
-        commit_blob(reg, up.repository_id, id, digest, size).await?;
+        commit_blob(reg, &lease, id, digest, size).await?;
         Ok(size)
     }
     .await;
     if matches!(&result, Err(e) if !is_digest_invalid(e)) {
-        release(reg, id).await;
+        release(reg, id, &lease).await;
     }
     result
 }
@@ -262,23 +321,31 @@ fn is_digest_invalid(e: &Error) -> bool {
 /// Move verified bytes into place, then record and link the blob and end the session.
 async fn commit_blob(
     reg: &Registry,
-    repository_id: i64,
+    lease: &Lease,
     id: &Uuid,
     digest: &Digest,
     size: u64,
 ) -> Result<()> {
     let (from, to) = (layout::upload(id), layout::blob(digest));
-    match reg.storage.stat(&to).await? {
+    let moved = match reg.storage.stat(&to).await? {
         // Content-addressed: an existing blob file has these very bytes.
-        Some(existing) if existing == size => reg.storage.delete(&from).await?,
-        _ => reg.storage.rename(&from, &to).await?,
+        Some(existing) if existing == size => reg.storage.delete(&from).await,
+        _ => reg.storage.rename(&from, &to).await,
+    };
+    match moved {
+        Ok(()) => {}
+        Err(StorageError::NotFound(_)) => return Err(lost(id)),
+        Err(e) => return Err(e.into()),
     }
-    let (sid, d) = (id.to_string(), digest.to_string());
+    let (sid, owner, d) = (id.to_string(), lease.owner.clone(), digest.to_string());
+    let repository_id = lease.up.repository_id;
     reg.db
         .transaction(move |c| {
+            if !db::uploads::delete_owned(c, &sid, &owner)? {
+                return Err(lost(&Uuid::parse_str(&sid).unwrap_or_default()));
+            }
             db::blobs::insert(c, &d, size as i64)?;
             db::blobs::link(c, repository_id, &d)?;
-            db::uploads::delete(c, &sid)?;
             Ok::<_, Error>(())
         })
         .await

@@ -30,6 +30,32 @@ impl FsStorage {
     fn full(&self, p: &StoragePath) -> PathBuf {
         self.root.join(p.as_str())
     }
+
+    /// `mkdir -p`, then fsync the parent of every directory it created, so that a rename
+    /// into a new directory survives a crash.
+    async fn create_dirs_durably(&self, dir: &Path) -> Result<(), StorageError> {
+        if tokio::fs::metadata(dir).await.is_ok() {
+            return Ok(());
+        }
+        let mut missing = vec![dir.to_path_buf()];
+        let mut cur = dir.parent();
+        while let Some(p) = cur {
+            if p == self.root || tokio::fs::metadata(p).await.is_ok() {
+                break;
+            }
+            missing.push(p.to_path_buf());
+            cur = p.parent();
+        }
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(io("mkdir", dir))?;
+        for created in missing.iter().rev() {
+            if let Some(parent) = created.parent() {
+                sync_dir(parent).await?;
+            }
+        }
+        Ok(())
+    }
 }
 
 fn io<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> StorageError + 'a {
@@ -98,13 +124,20 @@ impl Storage for FsStorage {
                 .await
                 .map_err(io("mkdir", parent))?;
         }
-        let mut file = tokio::fs::OpenOptions::new()
-            .create(true)
+        // Only a fresh object (offset 0) is created; continuing one that is gone is NotFound.
+        let mut file = match tokio::fs::OpenOptions::new()
+            .create(offset == 0)
             .write(true)
             .truncate(offset == 0)
             .open(&full)
             .await
-            .map_err(io("open", &full))?;
+        {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(StorageError::NotFound(path.to_string()))
+            }
+            Err(e) => return Err(io("open", &full)(e)),
+        };
         if offset > 0 {
             let len = file.metadata().await.map_err(io("stat", &full))?.len();
             if len < offset {
@@ -127,9 +160,7 @@ impl Storage for FsStorage {
     async fn rename(&self, from: &StoragePath, to: &StoragePath) -> Result<(), StorageError> {
         let (src, dst) = (self.full(from), self.full(to));
         let parent = dst.parent().unwrap_or(&self.root).to_path_buf();
-        tokio::fs::create_dir_all(&parent)
-            .await
-            .map_err(io("mkdir", &parent))?;
+        self.create_dirs_durably(&parent).await?;
         match tokio::fs::rename(&src, &dst).await {
             Ok(()) => sync_dir(&parent).await,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

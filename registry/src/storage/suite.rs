@@ -61,4 +61,28 @@ pub async fn run(s: &dyn Storage) {
     s.delete(&blob).await.unwrap();
     s.delete(&blob).await.unwrap();
     assert_eq!(s.stat(&blob).await.unwrap(), None);
+
+    // Renaming over an existing object replaces it; listing is recursive; deleting a
+    // prefix removes everything under it.
+    let (a, b) = (
+        layout::upload(&Uuid::new_v4()),
+        layout::upload(&Uuid::new_v4()),
+    );
+    for (p, data) in [(&a, &b"aa"[..]), (&b, &b"bbb"[..])] {
+        let mut w = s.writer(p, 0).await.unwrap();
+        w.write(Bytes::copy_from_slice(data)).await.unwrap();
+        w.commit().await.unwrap();
+    }
+    let target = layout::blob(&Algorithm::Sha256.digest_of(b"x"));
+    s.rename(&a, &target).await.unwrap();
+    s.rename(&b, &target).await.unwrap();
+    assert_eq!(s.stat(&target).await.unwrap(), Some(3));
+    let other = layout::blob(&Algorithm::Sha512.digest_of(b"x"));
+    let mut w = s.writer(&other, 0).await.unwrap();
+    w.write(Bytes::from_static(b"y")).await.unwrap();
+    w.commit().await.unwrap();
+    assert_eq!(s.list(&layout::blobs_root()).await.unwrap().len(), 2);
+    s.delete(&layout::blobs_root()).await.unwrap();
+    assert!(s.list(&layout::blobs_root()).await.unwrap().is_empty());
+    assert_eq!(s.stat(&other).await.unwrap(), None);
 }

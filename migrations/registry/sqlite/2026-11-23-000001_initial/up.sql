@@ -57,7 +57,9 @@ CREATE TABLE tags (
 );
 
 -- Upload sessions. `size` bytes are durable in storage and `hash_state` is the hasher's
--- state after exactly those bytes, so any process can continue the upload.
+-- state after exactly those bytes, so any process can continue the upload. A request
+-- writing to the upload holds a lease: `lease_owner` until `busy_until`, renewed while
+-- it streams.
 CREATE TABLE uploads (
     id TEXT PRIMARY KEY NOT NULL,
     repository_id BIGINT NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
@@ -65,6 +67,7 @@ CREATE TABLE uploads (
     algorithm TEXT NOT NULL,
     hash_state BLOB,
     busy_until BIGINT,
+    lease_owner TEXT,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
 );
