@@ -9,7 +9,11 @@ pub mod config;
 pub mod digest;
 pub mod name;
 pub mod oci_error;
+pub mod scope;
+pub mod token;
 
 pub use digest::{Algorithm, Digest, DigestError, Hasher};
 pub use name::{NameError, Reference, RepoName, Tag};
 pub use oci_error::{ErrorCode, OciError};
+pub use scope::{Action, Scope};
+pub use token::{Claims, Introspection, ResourceActions};
