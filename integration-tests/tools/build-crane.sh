@@ -81,19 +81,32 @@ fetch() { # pkg=ver...
         die "apt-get download failed for: $*"
     }
 }
+# One madison call for all deps: first version offered by bookworm main.
+declare -A main_ver=()
+while IFS='|' read -r p v where; do
+    p="${p// /}" v="${v// /}"
+    [[ "$where" == *" bookworm/main "* ]] && [ -z "${main_ver[$p]:-}" ] && main_ver[$p]="$v"
+done < <(apt-cache madison "${DEP_PKGS[@]}" 2>/dev/null)
 dep_specs=()
 for p in "${DEP_PKGS[@]}"; do
-    v="$(apt_candidate "$p" 'bookworm/main')"
-    [ -n "$v" ] || v="$(apt_candidate "$p")"
-    [ -n "$v" ] || die "no apt candidate for $p"
-    dep_specs+=("$p=$v")
+    [ -n "${main_ver[$p]:-}" ] || die "no bookworm main version of $p (apt-cache madison $p)"
+    dep_specs+=("$p=${main_ver[$p]}")
 done
-log "downloading $SRC_PKG=$src_ver and ${#dep_specs[@]} dependency .debs"
-fetch "$SRC_PKG=$src_ver" "${dep_specs[@]}"
 
+deb_of() { # pkg=ver -> path of the downloaded .deb, or ""
+    local p="${1%%=*}" v="${1#*=}"
+    find "$debs" -maxdepth 1 -name "${p}_${v//:/%3a}_*.deb" | head -1
+}
+to_fetch=()
 for spec in "$SRC_PKG=$src_ver" "${dep_specs[@]}"; do
-    p="${spec%%=*}" v="${spec#*=}"
-    deb="$(ls "$debs/${p}_${v//:/%3a}_"*.deb 2>/dev/null | head -1)"
+    [ -n "$(deb_of "$spec")" ] || to_fetch+=("$spec")
+done
+if [ ${#to_fetch[@]} -gt 0 ]; then
+    log "downloading ${#to_fetch[@]} .debs ($SRC_PKG=$src_ver and its Go dependencies)"
+    fetch "${to_fetch[@]}"
+fi
+for spec in "$SRC_PKG=$src_ver" "${dep_specs[@]}"; do
+    deb="$(deb_of "$spec")"
     [ -n "$deb" ] || die "downloaded .deb for $spec not found in $debs"
     as_root dpkg-deb -x "$deb" "$root"
 done
@@ -105,9 +118,9 @@ go_env() {
 }
 pkg=github.com/google/go-containerregistry/cmd/crane
 
-missing="$(go_env list -e -deps -f '{{if .Error}}{{.ImportPath}}{{end}}' "$pkg" 2>/dev/null | sort -u)"
-[ -z "$missing" ] || die "Go packages missing from the unpacked Debian sources (a Debian package split changed?):
-$missing"
+missing_go="$(go_env list -e -deps -f '{{if .Error}}{{.ImportPath}}{{end}}' "$pkg" 2>/dev/null | sort -u)"
+[ -z "$missing_go" ] || die "Go packages missing from the unpacked Debian sources (a Debian package split changed?):
+$missing_go"
 
 upstream="${src_ver%%+*}"
 version="v${upstream} (Debian ${src_ver})"
@@ -119,6 +132,7 @@ go_env build -trimpath \
     -o "$tmp_bin" "$pkg" || die "go build of crane failed"
 as_root install -D -m 0755 "$tmp_bin" "$CRANE_BIN"
 as_root rm -f "$tmp_bin"
+as_root rm -rf "$root" # unpacked sources (~150 MB); the .debs and GOCACHE stay for rebuilds
 log "built in $(($(date +%s) - start))s"
 
 got="$("$CRANE_BIN" version)" || die "$CRANE_BIN version failed"
