@@ -9,7 +9,7 @@ pub mod server;
 pub mod tools;
 
 pub use image::{OciLayout, Platform};
-pub use server::Registry;
+pub use server::{Registry, Service};
 pub use tools::{require_tool, run, run_ok};
 
 /// `sha256:<hex>` of `data`.

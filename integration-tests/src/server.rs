@@ -1,4 +1,4 @@
-//! Running `pier-registry` as a child process.
+//! Running Pier's binaries as child processes on free 127.0.0.1 ports.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -22,40 +22,30 @@ pub fn binary(name: &str) -> PathBuf {
     bin
 }
 
-/// A running pier-registry with its own data directory. Killed when dropped.
-pub struct Registry {
+/// A running service: killed when dropped. It logs `… listening on <addr>` once bound.
+pub struct Service {
     child: Child,
     /// `127.0.0.1:<port>`
     pub addr: String,
     pub data: PathBuf,
     log: PathBuf,
+    /// Captured standard output (first-run messages such as the admin password).
+    stdout: PathBuf,
 }
 
-impl Registry {
-    /// Start on a free port with storage and database under `data`.
-    pub fn start(data: &Path) -> Registry {
-        Self::start_with(data, &[])
-    }
-
-    /// As [`Registry::start`], with extra `PIER_REGISTRY_*` environment.
-    pub fn start_with(data: &Path, env: &[(&str, &str)]) -> Registry {
+impl Service {
+    /// Start `binary` with `env`, logs under `data`, and wait until it listens.
+    pub fn start(binary_name: &str, data: &Path, env: &[(String, String)]) -> Service {
         std::fs::create_dir_all(data).unwrap();
-        let log = data.join(format!("registry-{}.log", std::process::id()));
-        let mut cmd = Command::new(binary("pier-registry"));
-        cmd.env("PIER_REGISTRY_HTTP_LISTEN", "127.0.0.1:0")
-            .env("PIER_REGISTRY_HTTP_WORKERS", "2")
-            .env("PIER_REGISTRY_STORAGE_ROOT", data.join("storage"))
-            .env(
-                "PIER_REGISTRY_DATABASE_URL",
-                format!("sqlite://{}", data.join("metadata.db").display()),
-            )
-            .env("PIER_REGISTRY_LOG", "info")
-            .stdout(Stdio::null())
+        let log = data.join(format!("{binary_name}.log"));
+        let stdout = data.join(format!("{binary_name}.stdout"));
+        let mut cmd = Command::new(binary(binary_name));
+        cmd.stdout(Stdio::from(std::fs::File::create(&stdout).unwrap()))
             .stderr(Stdio::piped());
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let mut child = cmd.spawn().expect("spawn pier-registry");
+        let mut child = cmd.spawn().expect("spawn");
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = mpsc::channel();
         let log_path = log.clone();
@@ -78,16 +68,17 @@ impl Registry {
             Err(_) => {
                 let _ = child.kill();
                 panic!(
-                    "pier-registry did not start; log:\n{}",
+                    "{binary_name} did not start; log:\n{}",
                     std::fs::read_to_string(&log).unwrap_or_default()
                 );
             }
         };
-        Registry {
+        Service {
             child,
             addr,
             data: data.to_path_buf(),
             log,
+            stdout,
         }
     }
 
@@ -95,9 +86,14 @@ impl Registry {
         format!("http://{}{}", self.addr, path)
     }
 
-    /// The server's log so far (for assertion messages).
+    /// The service's log so far (for assertion messages).
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// What the service printed on standard output so far.
+    pub fn stdout(&self) -> String {
+        std::fs::read_to_string(&self.stdout).unwrap_or_default()
     }
 
     /// Kill the process at once (SIGKILL), as a crash would.
@@ -107,9 +103,42 @@ impl Registry {
     }
 }
 
-impl Drop for Registry {
+impl Drop for Service {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+fn kv(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// pier-registry with its storage and database under `data`.
+pub struct Registry;
+
+impl Registry {
+    /// Anonymous mode on a free port.
+    #[allow(clippy::new_ret_no_self)]
+    pub fn start(data: &Path) -> Service {
+        Self::start_with(data, &[])
+    }
+
+    /// As [`Registry::start`], with extra `PIER_REGISTRY_*` environment.
+    pub fn start_with(data: &Path, extra: &[(&str, &str)]) -> Service {
+        let storage = data.join("storage");
+        let db = format!("sqlite://{}", data.join("metadata.db").display());
+        let mut env = kv(&[
+            ("PIER_REGISTRY_HTTP_LISTEN", "127.0.0.1:0"),
+            ("PIER_REGISTRY_HTTP_WORKERS", "2"),
+            ("PIER_REGISTRY_STORAGE_ROOT", storage.to_str().unwrap()),
+            ("PIER_REGISTRY_DATABASE_URL", &db),
+            ("PIER_REGISTRY_LOG", "info"),
+        ]);
+        env.extend(kv(extra));
+        Service::start("pier-registry", data, &env)
     }
 }
