@@ -229,14 +229,15 @@ async fn write_body(
     }
     let size = w.commit().await?;
     if let Some(r) = range {
-        if size != r.end + 1 {
+        // Checked: `end` comes from the client and may be u64::MAX.
+        if r.end.checked_add(1) != Some(size) {
             return Err(Error::oci(
                 ErrorCode::SizeInvalid,
                 format!(
                     "Content-Range {}-{} announced {} bytes, the body had {}",
                     r.start,
                     r.end,
-                    r.end - r.start + 1,
+                    (r.end - r.start).saturating_add(1),
                     size - start
                 ),
             ));

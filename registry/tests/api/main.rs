@@ -1,0 +1,19 @@
+//! In-process tests of the registry's `/v2` API (issue #2): every endpoint and every error
+//! code, through `actix_web::test` (no network), with a fresh registry in a temporary
+//! directory per test.
+//!
+//! One module per endpoint group; `common` holds the harness and the push helpers.
+
+mod base;
+mod blobs;
+mod chunked;
+mod common;
+mod delete;
+mod errors;
+mod manifest_errors;
+mod manifests;
+mod mount;
+mod names;
+mod referrers;
+mod tags_catalog;
+mod uploads;
