@@ -16,6 +16,55 @@ fn skopeo(args: &[&str]) -> String {
     run_ok("skopeo", args)
 }
 
+/// Push `tag` of `src` to `dest` and pull it back: the manifest must come back byte-exact
+/// (same digest) and every blob identical. `all` copies every platform of an index.
+fn round_trip(
+    tmp: &std::path::Path,
+    src: &OciLayout,
+    tag: &str,
+    dest: &str,
+    digest: &str,
+    all: bool,
+) {
+    let src_ref = format!("oci:{}:{tag}", src.dir.display());
+    let out = tmp.join(format!("out-{tag}"));
+    let out_ref = format!("oci:{}:{tag}", out.display());
+    // `--all`: every platform of an index; repeating --preserve-digests is harmless.
+    let all = if all { "--all" } else { "--preserve-digests" };
+    skopeo(&[
+        "copy",
+        all,
+        "--preserve-digests",
+        "--dest-tls-verify=false",
+        &src_ref,
+        dest,
+    ]);
+    let raw = skopeo(&["inspect", "--raw", "--tls-verify=false", dest]);
+    assert_eq!(sha256(raw.as_bytes()), digest, "manifest not byte-exact");
+    skopeo(&[
+        "copy",
+        all,
+        "--preserve-digests",
+        "--src-tls-verify=false",
+        dest,
+        &out_ref,
+    ]);
+    assert_eq!(
+        OciLayout::blob_digests(&out),
+        OciLayout::blob_digests(&src.dir)
+    );
+    OciLayout::verify(&out);
+    // Pushing again is a no-op for what is already there (HEAD finds it).
+    skopeo(&[
+        "copy",
+        all,
+        "--preserve-digests",
+        "--dest-tls-verify=false",
+        &src_ref,
+        dest,
+    ]);
+}
+
 #[test]
 fn multi_layer_image_round_trips_byte_exact() {
     let tmp = tempfile::tempdir().unwrap();
@@ -24,42 +73,14 @@ fn multi_layer_image_round_trips_byte_exact() {
     let image = src.image(1, &[3_000, 70_000, 2_500_000], AMD64);
     src.tag("v1", &image);
     let dest = format!("docker://{}/team/app:v1", reg.addr);
-    let src_ref = format!("oci:{}:v1", src.dir.display());
-    skopeo(&[
-        "copy",
-        "--preserve-digests",
-        "--dest-tls-verify=false",
-        &src_ref,
+    round_trip(
+        tmp.path(),
+        &src,
+        "v1",
         &dest,
-    ]);
-
-    // The manifest comes back byte-exact: same digest as pushed.
-    let raw = skopeo(&["inspect", "--raw", "--tls-verify=false", &dest]);
-    assert_eq!(sha256(raw.as_bytes()), image["digest"].as_str().unwrap());
-
-    let out = tmp.path().join("out");
-    let out_ref = format!("oci:{}:v1", out.display());
-    skopeo(&[
-        "copy",
-        "--preserve-digests",
-        "--src-tls-verify=false",
-        &dest,
-        &out_ref,
-    ]);
-    assert_eq!(
-        OciLayout::blob_digests(&out),
-        OciLayout::blob_digests(&src.dir)
+        image["digest"].as_str().unwrap(),
+        false,
     );
-    OciLayout::verify(&out);
-
-    // Pushing again is a no-op for blobs already there (HEAD finds them).
-    skopeo(&[
-        "copy",
-        "--preserve-digests",
-        "--dest-tls-verify=false",
-        &src_ref,
-        &dest,
-    ]);
 }
 
 #[test]
@@ -72,34 +93,14 @@ fn multi_arch_index_round_trips_byte_exact() {
     let index = src.index(&[a, b]);
     src.tag("multi", &index);
     let dest = format!("docker://{}/team/multi:multi", reg.addr);
-    let src_ref = format!("oci:{}:multi", src.dir.display());
-    skopeo(&[
-        "copy",
-        "--all",
-        "--preserve-digests",
-        "--dest-tls-verify=false",
-        &src_ref,
+    round_trip(
+        tmp.path(),
+        &src,
+        "multi",
         &dest,
-    ]);
-
-    let raw = skopeo(&["inspect", "--raw", "--tls-verify=false", &dest]);
-    assert_eq!(sha256(raw.as_bytes()), index["digest"].as_str().unwrap());
-
-    let out = tmp.path().join("out");
-    let out_ref = format!("oci:{}:multi", out.display());
-    skopeo(&[
-        "copy",
-        "--all",
-        "--preserve-digests",
-        "--src-tls-verify=false",
-        &dest,
-        &out_ref,
-    ]);
-    assert_eq!(
-        OciLayout::blob_digests(&out),
-        OciLayout::blob_digests(&src.dir)
+        index["digest"].as_str().unwrap(),
+        true,
     );
-    OciLayout::verify(&out);
 
     // A single platform resolves through the index.
     let arm = skopeo(&[
