@@ -1,0 +1,280 @@
+//! pier-index's configuration: one typed struct, a TOML file, then `PIER_INDEX_…`
+//! environment overrides (see `pier_shared::config`; secrets also from `…_FILE`).
+//!
+//! Secrets are [`Secret`]s: they serialise as themselves (the loader round-trips the tree
+//! through TOML) but print as `Secret(<redacted>)` in `Debug`; `check-config` prints
+//! [`IndexConfig::redacted`].
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub const ENV_PREFIX: &str = "PIER_INDEX";
+
+/// A secret string that never shows itself in `Debug` output or logs.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            f.write_str("Secret(<empty>)")
+        } else {
+            f.write_str("Secret(<redacted>)")
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct IndexConfig {
+    pub http: HttpConfig,
+    pub database: DatabaseConfig,
+    pub token: TokenConfig,
+    pub registry: RegistryLinkConfig,
+    pub admin: AdminConfig,
+    pub passwords: PasswordConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Address to listen on.
+    pub listen: String,
+    /// Base URL clients use to reach the index (the token realm is `<public_url>/token`).
+    /// Empty: `http(s)://<bound address>`.
+    pub public_url: String,
+    /// PEM certificate chain; with `tls_key`, serve HTTPS (rustls).
+    pub tls_certificate: String,
+    /// PEM private key for `tls_certificate`.
+    pub tls_key: String,
+    /// Worker threads (0: one per core).
+    pub workers: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            listen: "127.0.0.1:5001".into(),
+            public_url: String::new(),
+            tls_certificate: String::new(),
+            tls_key: String::new(),
+            workers: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH` (PostgreSQL migrations are kept in step; the backend is not wired yet).
+    pub url: String,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            url: "sqlite://pier-data/index/index.db".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct TokenConfig {
+    /// The `iss` of every token; the registry's `issuer`.
+    pub issuer: String,
+    /// The `aud` of tokens: the `service` the registry announces in its challenge.
+    pub service: String,
+    /// Other service names accepted on `/token` (each becomes the `aud` when asked for).
+    pub extra_services: Vec<String>,
+    /// Access-token lifetime (at least 60, the clients' minimum).
+    pub lifetime_seconds: u64,
+    /// Where the ES256 signing key and its self-signed certificate live (made on first start).
+    pub key_dir: PathBuf,
+    /// Refresh-token (docker identity token) lifetime.
+    pub refresh_lifetime_days: u64,
+}
+
+impl Default for TokenConfig {
+    fn default() -> Self {
+        TokenConfig {
+            issuer: "pier-index".into(),
+            service: "pier-registry".into(),
+            extra_services: Vec::new(),
+            lifetime_seconds: 300,
+            key_dir: PathBuf::from("pier-data/index/keys"),
+            refresh_lifetime_days: 90,
+        }
+    }
+}
+
+impl TokenConfig {
+    /// Is `name` a service this index issues tokens for?
+    pub fn accepts_service(&self, name: &str) -> bool {
+        self.service == name || self.extra_services.iter().any(|s| s == name)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RegistryLinkConfig {
+    /// The registry authenticates to `/introspect` as Basic `registry:<secret>`.
+    /// Empty: introspection is disabled (404).
+    pub introspection_secret: Secret,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdminConfig {
+    /// Password of the `admin` user created on first start; empty: generate and print once.
+    pub password: Secret,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct PasswordConfig {
+    /// bcrypt cost of new hashes (4..=31).
+    pub bcrypt_cost: u32,
+    /// How long a verified password is remembered (keyed hash only) so that bcrypt is paid
+    /// once per login rather than per token; 0 disables the cache.
+    pub cache_seconds: u64,
+    /// Most users remembered at once.
+    pub cache_entries: usize,
+}
+
+impl Default for PasswordConfig {
+    fn default() -> Self {
+        PasswordConfig {
+            bcrypt_cost: 12,
+            cache_seconds: 60,
+            cache_entries: 10_000,
+        }
+    }
+}
+
+impl IndexConfig {
+    /// Defaults, then `file`, then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, pier_shared::config::ConfigError> {
+        Self::load_over(IndexConfig::default(), file)
+    }
+
+    /// `base`, then `file`, then the environment.
+    pub fn load_over(
+        base: IndexConfig,
+        file: Option<&Path>,
+    ) -> Result<Self, pier_shared::config::ConfigError> {
+        let c: IndexConfig = pier_shared::config::load_over(base, file, ENV_PREFIX)?;
+        c.validate()?;
+        Ok(c)
+    }
+
+    /// Defaults with the database and the signing keys under `dir` (tests, `pier up`).
+    pub fn under(dir: &Path) -> Self {
+        let mut c = IndexConfig::default();
+        c.database.url = format!("sqlite://{}", dir.join("index.db").display());
+        c.token.key_dir = dir.join("keys");
+        c
+    }
+
+    pub fn validate(&self) -> Result<(), pier_shared::config::ConfigError> {
+        use pier_shared::config::ConfigError::Invalid;
+        if self.http.tls_certificate.is_empty() != self.http.tls_key.is_empty() {
+            return Err(Invalid(
+                "http.tls_certificate and http.tls_key go together".into(),
+            ));
+        }
+        if self.token.lifetime_seconds < 60 {
+            return Err(Invalid("token.lifetime_seconds must be at least 60".into()));
+        }
+        if self.token.issuer.is_empty() || self.token.service.is_empty() {
+            return Err(Invalid(
+                "token.issuer and token.service are required".into(),
+            ));
+        }
+        if self.token.refresh_lifetime_days == 0 {
+            return Err(Invalid(
+                "token.refresh_lifetime_days must be positive".into(),
+            ));
+        }
+        if !(4..=31).contains(&self.passwords.bcrypt_cost) {
+            return Err(Invalid("passwords.bcrypt_cost must be in 4..=31".into()));
+        }
+        let url = &self.http.public_url;
+        if !url.is_empty() && !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(Invalid(
+                "http.public_url must start with http:// or https://".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A copy safe to print: every non-empty secret replaced by `<redacted>`.
+    pub fn redacted(&self) -> IndexConfig {
+        let hide = |s: &Secret| {
+            if s.is_empty() {
+                Secret::default()
+            } else {
+                Secret::new("<redacted>")
+            }
+        };
+        let mut c = self.clone();
+        c.registry.introspection_secret = hide(&c.registry.introspection_secret);
+        c.admin.password = hide(&c.admin.password);
+        c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_redact_themselves() {
+        let mut c = IndexConfig::default();
+        c.admin.password = Secret::new("hunter2");
+        c.registry.introspection_secret = Secret::new("s3cret");
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("hunter2") && !dbg.contains("s3cret"), "{dbg}");
+        let printed = toml::to_string(&c.redacted()).unwrap();
+        assert!(!printed.contains("hunter2") && printed.contains("<redacted>"));
+    }
+
+    #[test]
+    fn env_overrides_and_file_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("secret");
+        std::fs::write(&f, "from-file\n").unwrap();
+        let env = [
+            ("PIER_INDEX_TOKEN_LIFETIME_SECONDS", "120"),
+            ("PIER_INDEX_TOKEN_EXTRA_SERVICES", "a,b"),
+            ("PIER_INDEX_ADMIN_PASSWORD", "pw"),
+            (
+                "PIER_INDEX_REGISTRY_INTROSPECTION_SECRET_FILE",
+                f.to_str().unwrap(),
+            ),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        let c: IndexConfig =
+            pier_shared::config::load_with_env(IndexConfig::default(), None, ENV_PREFIX, &env)
+                .unwrap();
+        assert_eq!(c.token.lifetime_seconds, 120);
+        assert_eq!(c.token.extra_services, ["a", "b"]);
+        assert_eq!(c.admin.password.expose(), "pw");
+        assert_eq!(c.registry.introspection_secret.expose(), "from-file");
+        assert!(c.token.accepts_service("b") && !c.token.accepts_service("c"));
+    }
+}

@@ -1,0 +1,27 @@
+//! pier-index: Pier's index and token service. It authenticates users, keeps namespaces,
+//! organizations, teams and repositories (with their visibility), decides who may do what,
+//! issues Docker registry tokens (ES256 JWTs) and confirms them for the registry (RFC 7662).
+//!
+//! Layers, each allowed to call only the ones below it:
+//!
+//! ```text
+//! routes    HTTP only: extract, call one service, respond       (routes/)
+//! services  rules: policy, tokens, credentials, users, teams    (services/)
+//! db        SQL, one module per table group                     (db/)
+//! keys      the signing key pair and certificate on disk        (keys.rs)
+//! ```
+//!
+//! [`server::app`] builds the actix application for tests; [`server::bind`] serves it.
+
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod keys;
+pub mod routes;
+pub mod server;
+pub mod services;
+pub mod state;
+
+pub use config::IndexConfig;
+pub use state::Index;

@@ -1,0 +1,126 @@
+//! Who is calling: extractors for the JSON API, so that a handler's signature says what it
+//! requires. Basic credentials (checked through the credential cache) or a Bearer token
+//! from `/token` (verified locally, then the user and session checked in the database).
+
+use crate::error::Error;
+use crate::services::introspection::{standing, Standing};
+use crate::services::policy::Subject;
+use crate::services::tokens;
+use crate::state::Index;
+use actix_web::dev::Payload;
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::{web, FromRequest, HttpRequest};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use std::future::Future;
+use std::pin::Pin;
+
+/// What an `Authorization` header holds.
+pub enum Credentials {
+    Basic { user: String, password: String },
+    Bearer(String),
+}
+
+/// Parse `Authorization`: `Ok(None)` if absent, `Err` if present but malformed.
+pub fn credentials(req: &HttpRequest) -> Result<Option<Credentials>, Error> {
+    let Some(value) = req.headers().get(AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value.to_str().map_err(|_| Error::Unauthenticated)?;
+    let (scheme, rest) = value.split_once(' ').ok_or(Error::Unauthenticated)?;
+    let rest = rest.trim();
+    if scheme.eq_ignore_ascii_case("basic") {
+        let raw = STANDARD.decode(rest).map_err(|_| Error::Unauthenticated)?;
+        let text = String::from_utf8(raw).map_err(|_| Error::Unauthenticated)?;
+        let (user, password) = text.split_once(':').ok_or(Error::Unauthenticated)?;
+        Ok(Some(Credentials::Basic {
+            user: user.to_string(),
+            password: password.to_string(),
+        }))
+    } else if scheme.eq_ignore_ascii_case("bearer") && !rest.is_empty() {
+        Ok(Some(Credentials::Bearer(rest.to_string())))
+    } else {
+        Err(Error::Unauthenticated)
+    }
+}
+
+/// The user a valid Bearer token from `/token` speaks for (anonymous tokens: none).
+pub async fn bearer_subject(index: &Index, token: &str) -> Result<Subject, Error> {
+    let claims = index
+        .keys
+        .verify(token, &index.config.token.issuer, &index.audiences())
+        .ok_or(Error::Unauthenticated)?;
+    match standing(index, &claims).await? {
+        Standing::User(s) => Ok(s),
+        _ => Err(Error::Unauthenticated),
+    }
+}
+
+async fn subject(index: Index, creds: Option<Credentials>) -> Result<Option<Subject>, Error> {
+    match creds {
+        None => Ok(None),
+        Some(Credentials::Basic { user, password }) => {
+            Ok(Some(tokens::authenticate(&index, &user, &password).await?))
+        }
+        Some(Credentials::Bearer(token)) => Ok(Some(bearer_subject(&index, &token).await?)),
+    }
+}
+
+fn index_of(req: &HttpRequest) -> Result<Index, Error> {
+    req.app_data::<web::Data<Index>>()
+        .map(|d| d.get_ref().clone())
+        .ok_or_else(|| Error::Internal("no index state".into()))
+}
+
+/// An authenticated caller (401 with a Basic challenge otherwise).
+pub struct Caller(pub Subject);
+
+/// An optional caller: no `Authorization` header is anonymous; a bad one is still a 401.
+pub struct MaybeCaller(pub Option<Subject>);
+
+impl FromRequest for MaybeCaller {
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let parsed = index_of(req).and_then(|i| Ok((i, credentials(req)?)));
+        Box::pin(async move {
+            let (index, creds) = parsed?;
+            Ok(MaybeCaller(subject(index, creds).await?))
+        })
+    }
+}
+
+impl FromRequest for Caller {
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let maybe = MaybeCaller::from_request(req, payload);
+        Box::pin(async move {
+            match maybe.await? {
+                MaybeCaller(Some(s)) => Ok(Caller(s)),
+                MaybeCaller(None) => Err(Error::Unauthenticated),
+            }
+        })
+    }
+}
+
+/// A site administrator.
+pub struct Admin(pub Subject);
+
+impl FromRequest for Admin {
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let caller = Caller::from_request(req, payload);
+        Box::pin(async move {
+            let Caller(s) = caller.await?;
+            if !s.is_admin {
+                return Err(Error::Forbidden("site administrators only".into()));
+            }
+            Ok(Admin(s))
+        })
+    }
+}

@@ -1,0 +1,96 @@
+//! Building and running the HTTP server (plain HTTP or HTTPS with rustls).
+
+use crate::config::IndexConfig;
+use crate::routes;
+use crate::state::Index;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::Logger;
+use actix_web::{web, App, HttpServer};
+use std::time::Duration;
+
+/// The application. The logger prints method and path only (`%U`): a query string may
+/// carry credentials-adjacent data and the token endpoint's never needs logging.
+pub fn app(
+    index: Index,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(web::Data::new(index))
+        .wrap(
+            Logger::new(r#"%a "%{method}xi %U" %s %b %Dms"#)
+                .custom_request_replace("method", |req| req.method().to_string()),
+        )
+        .configure(routes::api::extractor_errors)
+        .configure(routes::configure)
+        .default_service(web::to(routes::not_found))
+}
+
+/// Load a rustls server config from PEM files.
+fn tls_config(cert: &str, key: &str) -> Result<rustls::ServerConfig, String> {
+    let read = |p: &str| std::fs::read(p).map_err(|e| format!("{p}: {e}"));
+    let certs = rustls_pemfile::certs(&mut read(cert)?.as_slice())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("{cert}: {e}"))?;
+    let key = rustls_pemfile::private_key(&mut read(key)?.as_slice())
+        .map_err(|e| format!("{key}: {e}"))?
+        .ok_or_else(|| format!("{key}: no private key found"))?;
+    rustls::ServerConfig::builder_with_provider(rustls::crypto::ring::default_provider().into())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| format!("TLS certificate/key: {e}"))
+}
+
+/// Create `admin` on first start and print its generated password, once, to stdout.
+pub async fn first_start(index: &Index) -> Result<(), String> {
+    match crate::services::bootstrap::ensure_admin(index).await {
+        Ok(Some(pw)) => println!("pier-index: created user admin with password {pw}"),
+        Ok(None) => {}
+        Err(e) => return Err(format!("creating the admin user: {}", e.public_detail())),
+    }
+    index.audit.flush(&index.db).await;
+    Ok(())
+}
+
+/// Bind the configured address; returns the server (not yet awaited) and the bound address.
+/// Must run inside an actix system (it starts the audit flusher).
+pub fn bind(config: IndexConfig) -> Result<(actix_web::dev::Server, std::net::SocketAddr), String> {
+    let index = Index::open(config.clone())?;
+    let http = &config.http;
+    let app_index = index.clone();
+    let mut server = HttpServer::new(move || app(app_index.clone()));
+    if http.workers > 0 {
+        server = server.workers(http.workers);
+    }
+    let tls = !http.tls_certificate.is_empty();
+    let server = if tls {
+        let tls = tls_config(&http.tls_certificate, &http.tls_key)?;
+        server.bind_rustls_0_23(&http.listen, tls)
+    } else {
+        server.bind(&http.listen)
+    }
+    .map_err(|e| format!("cannot listen on {}: {e}", http.listen))?;
+    let addr = *server
+        .addrs()
+        .first()
+        .ok_or_else(|| "no address bound".to_string())?;
+    if !addr.ip().is_unspecified() {
+        index.set_bound_url(format!("{}://{addr}", if tls { "https" } else { "http" }));
+    }
+    actix_web::rt::spawn(async move {
+        loop {
+            actix_web::rt::time::sleep(Duration::from_secs(1)).await;
+            index.audit.flush(&index.db).await;
+        }
+    });
+    Ok((server.run(), addr))
+}

@@ -1,0 +1,118 @@
+//! RFC 7662 introspection for the registry: is this token still good, and what of its
+//! access does its subject still hold now?
+//!
+//! Inactive when the JWT does not verify (signature, iss, aud, exp with leeway), its
+//! subject is unknown or disabled, or the refresh token it came from (`rti`) is revoked or
+//! expired. Otherwise the token's access is re-evaluated by `policy::still_granted`.
+
+use super::policy::{self, Subject};
+use crate::db::{now, refresh_tokens, users, DbError};
+use crate::error::Result;
+use crate::state::Index;
+use pier_shared::{Claims, Introspection, Scope};
+
+/// Whom a verified token speaks for now.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Standing {
+    Anonymous,
+    User(Subject),
+    /// The user is gone or disabled, or the session (`rti`) was revoked or expired.
+    Revoked,
+}
+
+impl Standing {
+    pub fn subject(&self) -> Option<&Subject> {
+        match self {
+            Standing::User(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// The standing of a verified token's subject now.
+pub async fn standing(index: &Index, claims: &Claims) -> Result<Standing> {
+    let (sub, rti) = (claims.sub.clone(), claims.rti.clone());
+    if sub.is_empty() {
+        return Ok(if rti.is_none() {
+            Standing::Anonymous
+        } else {
+            Standing::Revoked
+        });
+    }
+    let found = index
+        .db
+        .run(move |c| -> Result<_, DbError> {
+            let user = users::find(c, &sub)?;
+            let session = match &rti {
+                Some(id) => Some(refresh_tokens::find(c, id)?),
+                None => None,
+            };
+            Ok((user, session))
+        })
+        .await?;
+    let (Some(user), session) = found else {
+        return Ok(Standing::Revoked);
+    };
+    let session_ok = match session {
+        None => true,
+        Some(None) => false,
+        Some(Some(rt)) => rt.user_id == user.id && rt.is_valid_at(now()),
+    };
+    if user.disabled || !session_ok {
+        return Ok(Standing::Revoked);
+    }
+    Ok(Standing::User(Subject {
+        id: user.id,
+        name: user.name,
+        is_admin: user.is_admin,
+    }))
+}
+
+/// Introspect `token`, restricted to `wanted` scopes if given.
+pub async fn introspect(
+    index: &Index,
+    token: &str,
+    wanted: Option<Vec<Scope>>,
+) -> Result<Introspection> {
+    let Some(claims) = index
+        .keys
+        .verify(token, &index.config.token.issuer, &index.audiences())
+    else {
+        return Ok(Introspection::default());
+    };
+    let standing = standing(index, &claims).await?;
+    if standing == Standing::Revoked {
+        return Ok(Introspection::default());
+    }
+    let (who, held) = (standing.subject().cloned(), claims.clone());
+    let (scopes, pullable) = index
+        .db
+        .run(move |c| -> Result<_, DbError> {
+            let scopes = policy::still_granted(c, who.as_ref(), &held, wanted.as_deref())?;
+            let catalog = scopes.iter().any(|s| s.resource_type == "registry");
+            let pullable = if catalog {
+                Some(policy::pullable(c, who.as_ref())?)
+            } else {
+                None
+            };
+            Ok((scopes, pullable))
+        })
+        .await?;
+    let scope: Vec<String> = scopes.iter().map(Scope::to_string).collect();
+    let scope = scope.join(" ");
+    index.audit.record(
+        &index.db,
+        &claims.sub,
+        "token.confirm",
+        &claims.aud,
+        Some(format!("jti={} scope={scope}", claims.jti)),
+    );
+    Ok(Introspection {
+        active: true,
+        sub: Some(claims.sub),
+        exp: Some(claims.exp),
+        jti: Some(claims.jti),
+        scope: Some(scope),
+        pullable,
+    })
+}

@@ -1,0 +1,14 @@
+//! The index's rules. Services call the db layer and each other, never routes; they take
+//! parsed values and return [`crate::error::Error`], never HTTP types.
+
+pub mod audit;
+pub mod bootstrap;
+pub mod credentials;
+pub mod introspection;
+pub mod namespaces;
+pub mod policy;
+pub mod random;
+pub mod repositories;
+pub mod sessions;
+pub mod tokens;
+pub mod users;

@@ -1,0 +1,62 @@
+//! What every request handler shares: the database, the signing keys, the credential
+//! cache, the audit buffer and the configuration.
+
+use crate::config::IndexConfig;
+use crate::db::Db;
+use crate::keys::SigningKeys;
+use crate::services::audit::AuditLog;
+use crate::services::credentials::Credentials;
+use std::sync::{Arc, OnceLock};
+
+#[derive(Clone)]
+pub struct Index {
+    pub db: Db,
+    pub keys: Arc<SigningKeys>,
+    pub config: Arc<IndexConfig>,
+    pub credentials: Arc<Credentials>,
+    pub audit: Arc<AuditLog>,
+    /// `http.public_url`, or the URL derived from the bound address (set by `server::bind`).
+    bound_url: Arc<OnceLock<String>>,
+}
+
+impl Index {
+    /// Open (and migrate) the database and load or create the signing keys.
+    pub fn open(config: IndexConfig) -> Result<Index, String> {
+        let db = Db::open(&config.database.url).map_err(|e| e.to_string())?;
+        let keys = SigningKeys::load_or_create(&config.token.key_dir, &config.token.issuer)?;
+        Ok(Index {
+            db,
+            keys: Arc::new(keys),
+            credentials: Arc::new(Credentials::new(&config.passwords)),
+            audit: Arc::new(AuditLog::default()),
+            config: Arc::new(config),
+            bound_url: Arc::new(OnceLock::new()),
+        })
+    }
+
+    /// Remember the URL of the bound address, used when `http.public_url` is empty.
+    pub fn set_bound_url(&self, url: String) {
+        let _ = self.bound_url.set(url);
+    }
+
+    /// The base URL clients reach the index at; `request_base` (scheme://host of the
+    /// request) when neither the config nor the bound address says.
+    pub fn public_url(&self, request_base: &str) -> String {
+        let configured = self.config.http.public_url.trim_end_matches('/');
+        if !configured.is_empty() {
+            return configured.to_string();
+        }
+        match self.bound_url.get() {
+            Some(u) => u.clone(),
+            None => request_base.trim_end_matches('/').to_string(),
+        }
+    }
+
+    /// Every audience (`service`) this index issues tokens for.
+    pub fn audiences(&self) -> Vec<&str> {
+        let t = &self.config.token;
+        std::iter::once(t.service.as_str())
+            .chain(t.extra_services.iter().map(String::as_str))
+            .collect()
+    }
+}
