@@ -14,6 +14,7 @@ pub struct RegistryConfig {
     pub database: DatabaseConfig,
     pub limits: LimitsConfig,
     pub uploads: UploadsConfig,
+    pub auth: AuthConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -106,6 +107,142 @@ impl Default for UploadsConfig {
     }
 }
 
+/// Who may use the API: nobody is asked (`none`), or Docker v2 token auth against pier-index.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    /// Anonymous: every request is served (the behaviour before token auth existed).
+    #[default]
+    None,
+    /// Every `/v2` request needs a Bearer token from the index, confirmed with the index.
+    Token,
+}
+
+/// A secret string: written to the config tree as is, shown as `***` by `Debug`.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "***" })
+    }
+}
+
+/// `[auth]`: token verification (see `crate::auth` and docs/registry-auth.md).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// `none` (default) or `token`.
+    pub mode: AuthMode,
+    /// The token endpoint clients are sent to (`<index>/token`), in the challenge.
+    pub realm: String,
+    /// This registry's name: the `service` of the challenge and the expected `aud`.
+    pub service: String,
+    /// The expected `iss` of tokens.
+    pub issuer: String,
+    /// Where the index publishes its keys (`<index>/.well-known/jwks.json`).
+    pub jwks_url: String,
+    /// A JWKS file with trusted keys (read at start), instead of or beside `jwks_url`.
+    pub jwks_file: String,
+    /// Least time between two fetches of `jwks_url` caused by an unknown `kid`.
+    pub jwks_refetch_seconds: u64,
+    /// The index's RFC 7662 endpoint (`<index>/introspect`).
+    pub introspection_url: String,
+    /// HTTP Basic user name the registry presents to the introspection endpoint.
+    pub introspection_client: String,
+    /// HTTP Basic password for the introspection endpoint.
+    pub introspection_secret: Secret,
+    /// How long the index's answer about a token (per needed scope) is reused.
+    pub confirm_ttl_seconds: u64,
+    /// Most answers kept in the confirmation cache.
+    pub confirm_cache_entries: usize,
+    /// Time limit of one request to the index (keys or introspection).
+    pub index_timeout_seconds: u64,
+    /// Clock skew tolerated on `exp` and `nbf`.
+    pub leeway_seconds: u64,
+    /// Signature algorithms accepted (asymmetric only).
+    pub algorithms: Vec<String>,
+    /// PEM certificates trusted for `https://` index URLs (empty: the public web roots).
+    pub ca_certificate: String,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            mode: AuthMode::None,
+            realm: String::new(),
+            service: "pier-registry".into(),
+            issuer: "pier-index".into(),
+            jwks_url: String::new(),
+            jwks_file: String::new(),
+            jwks_refetch_seconds: 10,
+            introspection_url: String::new(),
+            introspection_client: "registry".into(),
+            introspection_secret: Secret::default(),
+            confirm_ttl_seconds: 10,
+            confirm_cache_entries: 10_000,
+            index_timeout_seconds: 5,
+            leeway_seconds: 60,
+            algorithms: vec!["ES256".into()],
+            ca_certificate: String::new(),
+        }
+    }
+}
+
+impl AuthConfig {
+    fn validate(&self) -> Result<(), String> {
+        if self.mode == AuthMode::None {
+            return Ok(());
+        }
+        let url = |key: &str, v: &str| {
+            if v.starts_with("http://") || v.starts_with("https://") {
+                Ok(())
+            } else {
+                Err(format!("auth.{key} must be an http:// or https:// URL"))
+            }
+        };
+        url("realm", &self.realm)?;
+        url("introspection_url", &self.introspection_url)?;
+        if self.jwks_url.is_empty() && self.jwks_file.is_empty() {
+            return Err("auth.mode = \"token\" needs auth.jwks_url or auth.jwks_file".into());
+        }
+        if !self.jwks_url.is_empty() {
+            url("jwks_url", &self.jwks_url)?;
+        }
+        if self.introspection_secret.is_empty() {
+            return Err("auth.mode = \"token\" needs auth.introspection_secret".into());
+        }
+        for (key, v) in [("realm", &self.realm), ("service", &self.service)] {
+            if v.contains(['"', '\\']) || v.chars().any(char::is_control) {
+                return Err(format!(
+                    "auth.{key} may not contain quotes or control characters"
+                ));
+            }
+        }
+        if self.service.is_empty() || self.issuer.is_empty() {
+            return Err("auth.service and auth.issuer may not be empty".into());
+        }
+        if self.algorithms.is_empty() {
+            return Err("auth.algorithms may not be empty".into());
+        }
+        for a in &self.algorithms {
+            crate::auth::verify::parse_algorithm(a).map_err(|e| format!("auth.algorithms: {e}"))?;
+        }
+        Ok(())
+    }
+}
+
 impl RegistryConfig {
     /// Defaults, then `file`, then the environment.
     pub fn load(file: Option<&Path>) -> Result<Self, pier_shared::config::ConfigError> {
@@ -145,6 +282,15 @@ impl RegistryConfig {
         if self.limits.max_page_size == 0 || self.limits.catalog_default_page_size == 0 {
             return Err(Invalid("page sizes must be positive".into()));
         }
-        Ok(())
+        self.auth.validate().map_err(Invalid)
+    }
+
+    /// The configuration with secrets replaced, for printing (`check-config`).
+    pub fn redacted(&self) -> RegistryConfig {
+        let mut c = self.clone();
+        if !c.auth.introspection_secret.is_empty() {
+            c.auth.introspection_secret = Secret("<redacted>".into());
+        }
+        c
     }
 }

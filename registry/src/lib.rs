@@ -9,8 +9,12 @@
 //! storage   bytes: a small trait and its drivers                (storage/)
 //! ```
 //!
+//! [`auth`] sits beside routes: `routes::dispatch` asks it, before any handler, whether the
+//! request's token grants what the route needs (token mode), or lets everything through.
+//!
 //! [`server::app`] builds the actix application for tests and for [`server::run`].
 
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;

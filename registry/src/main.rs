@@ -38,7 +38,7 @@ fn main() {
         }
     };
     match cli.command.unwrap_or(Command::Serve) {
-        Command::CheckConfig => match toml::to_string_pretty(&config) {
+        Command::CheckConfig => match toml::to_string_pretty(&config.redacted()) {
             Ok(text) => print!("{text}"),
             Err(e) => {
                 eprintln!("pier-registry: {e}");

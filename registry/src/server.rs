@@ -51,6 +51,12 @@ pub fn bind(
     config: RegistryConfig,
 ) -> Result<(actix_web::dev::Server, std::net::SocketAddr), String> {
     let reg = Registry::open(config.clone())?;
+    // Token mode: fetch the index's keys now rather than on the first token. Only inside
+    // an actix system (both binaries call `bind` there); otherwise the first token fetches.
+    if actix_web::rt::System::try_current().is_some() {
+        let auth = std::sync::Arc::clone(&reg.auth);
+        actix_web::rt::spawn(async move { auth.prefetch().await });
+    }
     let http = &config.http;
     let mut server = HttpServer::new(move || app(reg.clone()));
     if http.workers > 0 {

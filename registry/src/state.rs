@@ -1,5 +1,7 @@
-//! What every request handler shares: the metadata database, the byte storage, the config.
+//! What every request handler shares: the metadata database, the byte storage, the config,
+//! and the authorization gate.
 
+use crate::auth::Gate;
 use crate::config::RegistryConfig;
 use crate::db::Db;
 use crate::storage::Storage;
@@ -10,11 +12,14 @@ pub struct Registry {
     pub db: Db,
     pub storage: Arc<dyn Storage>,
     pub config: Arc<RegistryConfig>,
+    pub auth: Arc<Gate>,
 }
 
 impl Registry {
-    /// Open the database (migrating it) and the filesystem storage the config names.
+    /// Open the database (migrating it), the filesystem storage the config names, and the
+    /// authorization gate (reading `auth.jwks_file`).
     pub fn open(config: RegistryConfig) -> Result<Registry, String> {
+        let auth = Gate::from_config(&config.auth)?;
         let db = Db::open(&config.database.url).map_err(|e| e.to_string())?;
         let storage = crate::storage::fs::FsStorage::new(&config.storage.root)
             .map_err(|e| format!("storage root {}: {e}", config.storage.root.display()))?;
@@ -22,6 +27,7 @@ impl Registry {
             db,
             storage: Arc::new(storage),
             config: Arc::new(config),
+            auth: Arc::new(auth),
         })
     }
 }

@@ -48,3 +48,16 @@ pub fn list_with_manifests(
     }
     Ok(q.load(conn)?)
 }
+
+/// Which of `names` (sorted) hold at least one manifest, in order.
+pub fn with_manifests_among(conn: &mut Conn, names: &[String]) -> Result<Vec<String>, DbError> {
+    use super::schema::manifests::dsl as m;
+    Ok(r::repositories
+        .filter(r::name.eq_any(names))
+        .filter(diesel::dsl::exists(
+            m::manifests.filter(m::repository_id.eq(r::id)),
+        ))
+        .select(r::name)
+        .order(r::name.asc())
+        .load(conn)?)
+}

@@ -1,4 +1,5 @@
-//! `GET /v2/_catalog?n=&last=` — repositories that hold at least one manifest.
+//! `GET /v2/_catalog?n=&last=` — repositories that hold at least one manifest; in token
+//! mode only those the caller may pull (the index's `pullable` list).
 //!
 //! ```text
 //! GET /v2/_catalog?n=1   →  200 {"repositories":["a"]}
@@ -11,7 +12,8 @@ use crate::services::listing;
 use crate::state::Registry;
 use actix_web::HttpResponse;
 
-pub async fn get(reg: &Registry, q: &Query) -> Result<HttpResponse> {
+/// `visible`: the only names that may be listed (`None`: all).
+pub async fn get(reg: &Registry, q: &Query, visible: Option<Vec<String>>) -> Result<HttpResponse> {
     let limits = &reg.config.limits;
     let p = pagination::parse(q, limits.catalog_default_page_size, limits.max_page_size)?;
     let page = if p.zero {
@@ -20,7 +22,10 @@ pub async fn get(reg: &Registry, q: &Query) -> Result<HttpResponse> {
             more: false,
         }
     } else {
-        listing::catalog(reg, p.last, p.n).await?
+        match visible {
+            None => listing::catalog(reg, p.last, p.n).await?,
+            Some(names) => listing::catalog_among(reg, names, p.last, p.n).await?,
+        }
     };
     let mut res = HttpResponse::Ok();
     if page.more {

@@ -1,7 +1,8 @@
 //! HTTP only: parse the request into typed values, call one service, build the response.
 //!
-//! Every `/v2/…` request enters [`dispatch`], which parses the raw path into a [`Route`]
-//! and picks the handler by method. Handlers never write SQL or error bodies; services
+//! Every `/v2/…` request enters [`dispatch`], which parses the raw path into a [`Route`],
+//! asks `crate::auth` whether the request may do what (method, route, query) needs, and
+//! picks the handler by method. Handlers never write SQL or error bodies; services
 //! never see actix types. Rule: routes → services → db / storage, never the other way.
 
 mod base;
@@ -16,6 +17,7 @@ mod referrers;
 mod tags;
 mod uploads;
 
+use crate::auth;
 use crate::error::{Error, Result};
 use crate::state::Registry;
 use actix_web::http::Method;
@@ -49,12 +51,18 @@ async fn dispatch(
         .map(|r| r.strip_prefix('/').unwrap_or(r))
         .unwrap_or("");
     let route = path::parse(rest)?;
-    let q = query::Query::parse(req.query_string())?;
+    let mut q = query::Query::parse(req.query_string())?;
     let reg = reg.get_ref();
     let m = req.method();
+    let need = auth::access::required(m, &route, q.get("mount"), q.get("from"));
+    let grant = reg.auth.authorize(req.headers(), &need).await?;
+    if need.mount && !grant.mount {
+        // Not allowed to read the source: a plain upload session instead, never a mount.
+        q = q.without(&["mount", "from"]);
+    }
     match route {
         Route::Base if m == Method::GET || m == Method::HEAD => Ok(base::get()),
-        Route::Catalog if m == Method::GET => catalog::get(reg, &q).await,
+        Route::Catalog if m == Method::GET => catalog::get(reg, &q, grant.catalog).await,
         Route::Tags(name) if m == Method::GET => tags::list(reg, &name, &q).await,
         Route::Referrers(name, d) if m == Method::GET => referrers::get(reg, &name, &d, &q).await,
         Route::Manifest(name, r) if m == Method::GET || m == Method::HEAD => {

@@ -20,6 +20,16 @@ impl Query {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The same query without `keys`.
+    pub fn without(self, keys: &[&str]) -> Query {
+        Query(
+            self.0
+                .into_iter()
+                .filter(|(k, _)| !keys.contains(&k.as_str()))
+                .collect(),
+        )
+    }
+
     /// Every value of `key`, in order.
     pub fn all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.0

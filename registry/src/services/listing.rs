@@ -46,6 +46,34 @@ pub async fn catalog(reg: &Registry, last: Option<String>, limit: usize) -> Resu
     Ok(page(items, limit))
 }
 
+/// As [`catalog`], restricted to `names` (those the caller may pull).
+pub async fn catalog_among(
+    reg: &Registry,
+    mut names: Vec<String>,
+    last: Option<String>,
+    limit: usize,
+) -> Result<Page> {
+    names.sort();
+    names.dedup();
+    if let Some(last) = &last {
+        names.retain(|n| n > last);
+    }
+    let items = reg
+        .db
+        .run(move |c| {
+            let mut found = Vec::new();
+            for chunk in names.chunks(500) {
+                found.extend(db::repositories::with_manifests_among(c, chunk)?);
+                if found.len() > limit {
+                    break;
+                }
+            }
+            Ok::<_, Error>(found)
+        })
+        .await?;
+    Ok(page(items, limit))
+}
+
 /// A descriptor in a referrers response.
 #[derive(Serialize)]
 pub struct ReferrerDescriptor {
