@@ -11,9 +11,7 @@ fn fail(code: i32, message: &str) -> ! {
 
 fn serve(config: IndexConfig) -> Result<(), String> {
     actix_web::rt::System::new().block_on(async move {
-        let (server, addr) = pier_index::server::bind(config.clone())?;
-        let index = pier_index::Index::open(config)?;
-        pier_index::server::first_start(&index).await?;
+        let (server, addr) = pier_index::server::bind(config)?;
         log::info!("pier-index listening on {addr}");
         server.await.map_err(|e| e.to_string())
     })

@@ -50,21 +50,16 @@ fn tls_config(cert: &str, key: &str) -> Result<rustls::ServerConfig, String> {
         .map_err(|e| format!("TLS certificate/key: {e}"))
 }
 
-/// Create `admin` on first start and print its generated password, once, to stdout.
-pub async fn first_start(index: &Index) -> Result<(), String> {
-    match crate::services::bootstrap::ensure_admin(index).await {
+/// Open the index, create `admin` on first start (printing a generated password once, to
+/// standard output), bind the configured address; returns the server (not yet awaited)
+/// and the bound address. Must run inside an actix system (it starts the audit flusher).
+pub fn bind(config: IndexConfig) -> Result<(actix_web::dev::Server, std::net::SocketAddr), String> {
+    let index = Index::open(config.clone())?;
+    match crate::services::bootstrap::ensure_admin(&index) {
         Ok(Some(pw)) => println!("pier-index: created user admin with password {pw}"),
         Ok(None) => {}
         Err(e) => return Err(format!("creating the admin user: {}", e.public_detail())),
     }
-    index.audit.flush(&index.db).await;
-    Ok(())
-}
-
-/// Bind the configured address; returns the server (not yet awaited) and the bound address.
-/// Must run inside an actix system (it starts the audit flusher).
-pub fn bind(config: IndexConfig) -> Result<(actix_web::dev::Server, std::net::SocketAddr), String> {
-    let index = Index::open(config.clone())?;
     let http = &config.http;
     let app_index = index.clone();
     let mut server = HttpServer::new(move || app(app_index.clone()));

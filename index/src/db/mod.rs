@@ -71,8 +71,8 @@ struct Pragmas;
 impl CustomizeConnection<Conn, diesel::r2d2::Error> for Pragmas {
     fn on_acquire(&self, conn: &mut Conn) -> Result<(), diesel::r2d2::Error> {
         conn.batch_execute(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+            "PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; \
+             PRAGMA foreign_keys = ON;",
         )
         .map_err(diesel::r2d2::Error::QueryError)
     }
@@ -95,6 +95,15 @@ impl Db {
             if !parent.as_os_str().is_empty() {
                 std::fs::create_dir_all(parent).map_err(|e| DbError::Pool(e.to_string()))?;
             }
+        }
+        // WAL is a property of the file: set it once, from one connection, before the pool
+        // opens several at once (concurrent switches fail with "database is locked").
+        {
+            use diesel::Connection;
+            let mut first = Conn::establish(path).map_err(|e| DbError::Pool(e.to_string()))?;
+            first
+                .batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")
+                .map_err(DbError::Query)?;
         }
         let pool = Pool::builder()
             .max_size(8)
