@@ -1,7 +1,8 @@
 //! Every "Bad input" of issue #3: each is a 401 with the right challenge, never a 500, and
 //! neither the token nor the introspection secret reaches the log or the body.
 
-use crate::common::{b64url, claims, logs, now, start, start_with, Keys, Res, SECRET};
+use crate::common::{b64url, claims, now, start, start_with, Keys, Res, SECRET};
+use crate::logs;
 use actix_web::http::header::HeaderValue;
 use actix_web::test::TestRequest;
 use serde_json::{json, Value};

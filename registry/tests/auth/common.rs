@@ -5,8 +5,7 @@
 use actix_web::http::header::HeaderMap;
 use actix_web::http::Method;
 use actix_web::test::{self, TestRequest};
-use actix_web::web::{self, Bytes};
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::web::Bytes;
 use futures_util::future::LocalBoxFuture;
 use jsonwebtoken::{EncodingKey, Header};
 use p256::elliptic_curve::sec1::ToEncodedPoint;
@@ -16,8 +15,8 @@ use pier_registry::{Registry, RegistryConfig};
 use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+
+pub use crate::fake_index::{FakeIndex, Mode};
 
 pub const SECRET: &str = "introspection-s3cret";
 
@@ -93,128 +92,6 @@ pub fn claims(sub: &str, access: &[&str]) -> Value {
     let t = now();
     json!({"iss":"pier-index","sub":sub,"aud":"pier-registry","exp":t+300,"nbf":t-1,"iat":t-1,
            "jti":uuid::Uuid::new_v4().to_string(),"access":access})
-}
-
-/// How the fake index answers `/introspect`.
-#[derive(Clone, Debug)]
-pub enum Mode {
-    /// Active, granting exactly the scope asked.
-    Echo,
-    Inactive,
-    /// Active, granting only this scope.
-    Grant(String),
-    /// 503.
-    Down,
-}
-
-/// The fake index's state: what it serves and what it was asked.
-pub struct IndexState {
-    pub jwks: Mutex<Vec<Value>>,
-    pub mode: Mutex<Mode>,
-    pub pullable: Mutex<Vec<String>>,
-    pub introspections: AtomicUsize,
-    pub jwks_fetches: AtomicUsize,
-    /// The `scope` of every introspection, in order.
-    pub asked: Mutex<Vec<String>>,
-}
-
-impl IndexState {
-    pub fn set(&self, mode: Mode) {
-        *self.mode.lock().unwrap() = mode;
-    }
-    pub fn calls(&self) -> usize {
-        self.introspections.load(Ordering::SeqCst)
-    }
-    pub fn fetches(&self) -> usize {
-        self.jwks_fetches.load(Ordering::SeqCst)
-    }
-}
-
-async fn jwks(state: web::Data<IndexState>) -> HttpResponse {
-    state.jwks_fetches.fetch_add(1, Ordering::SeqCst);
-    HttpResponse::Ok().json(json!({ "keys": *state.jwks.lock().unwrap() }))
-}
-
-async fn introspect(
-    req: HttpRequest,
-    form: web::Form<Vec<(String, String)>>,
-    state: web::Data<IndexState>,
-) -> HttpResponse {
-    state.introspections.fetch_add(1, Ordering::SeqCst);
-    let basic = format!("Basic {}", b64(format!("registry:{SECRET}").as_bytes()));
-    if req
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        != Some(basic.as_str())
-    {
-        return HttpResponse::Unauthorized().finish();
-    }
-    let field = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-    let scope = field("scope").unwrap_or_default();
-    assert!(field("token").is_some_and(|t| t.split('.').count() == 3));
-    state.asked.lock().unwrap().push(scope.clone());
-    let granted = match state.mode.lock().unwrap().clone() {
-        Mode::Down => return HttpResponse::ServiceUnavailable().finish(),
-        Mode::Inactive => return HttpResponse::Ok().json(json!({"active": false})),
-        Mode::Echo => scope.clone(),
-        Mode::Grant(s) => s,
-    };
-    let mut answer = json!({"active": true, "sub": "alice", "scope": granted});
-    if scope.split(' ').any(|s| s == "registry:catalog:*") {
-        answer["pullable"] = json!(*state.pullable.lock().unwrap());
-    }
-    HttpResponse::Ok().json(answer)
-}
-
-fn b64(data: &[u8]) -> String {
-    let s = b64url(data).replace('-', "+").replace('_', "/");
-    let pad = (4 - s.len() % 4) % 4;
-    s + &"=".repeat(pad)
-}
-
-/// The fake index on a free port of 127.0.0.1.
-pub struct FakeIndex {
-    pub state: Arc<IndexState>,
-    pub url: String,
-    handle: actix_web::dev::ServerHandle,
-}
-
-impl FakeIndex {
-    pub async fn start(keys: &[&Keys]) -> FakeIndex {
-        let state = Arc::new(IndexState {
-            jwks: Mutex::new(keys.iter().map(|k| k.jwk.clone()).collect()),
-            mode: Mutex::new(Mode::Echo),
-            pullable: Mutex::new(Vec::new()),
-            introspections: AtomicUsize::new(0),
-            jwks_fetches: AtomicUsize::new(0),
-            asked: Mutex::new(Vec::new()),
-        });
-        let data = web::Data::from(Arc::clone(&state));
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(data.clone())
-                .route("/.well-known/jwks.json", web::get().to(jwks))
-                .route("/introspect", web::post().to(introspect))
-        })
-        .workers(1)
-        .bind("127.0.0.1:0")
-        .expect("bind the fake index");
-        let addr = server.addrs()[0];
-        let server = server.run();
-        let handle = server.handle();
-        actix_web::rt::spawn(server);
-        FakeIndex {
-            state,
-            url: format!("http://{addr}"),
-            handle,
-        }
-    }
-
-    /// Stop listening: the index becomes unreachable.
-    pub async fn stop(&self) {
-        self.handle.stop(false).await;
-    }
 }
 
 /// The registry's token-mode configuration against `index`, under `dir`.
@@ -386,48 +263,5 @@ impl Res {
             c.ends_with(tail),
             "challenge {c:?} does not end with {tail:?}"
         );
-    }
-}
-
-/// Every log line any test wrote, so tests can assert no token or secret was logged.
-pub mod logs {
-    use std::sync::{Mutex, Once};
-
-    static LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());
-    static INIT: Once = Once::new();
-
-    struct Recorder;
-
-    impl log::Log for Recorder {
-        fn enabled(&self, _: &log::Metadata) -> bool {
-            true
-        }
-        fn log(&self, r: &log::Record) {
-            LINES
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(format!("{} {}: {}", r.level(), r.target(), r.args()));
-        }
-        fn flush(&self) {}
-    }
-
-    /// Record every level from now on (idempotent).
-    pub fn capture() {
-        INIT.call_once(|| {
-            let _ = log::set_logger(&Recorder);
-            log::set_max_level(log::LevelFilter::Trace);
-        });
-    }
-
-    /// Assert no recorded line contains any of `needles`; returns how many lines there are.
-    #[track_caller]
-    pub fn assert_none_contains(needles: &[&str]) -> usize {
-        let lines = LINES.lock().unwrap_or_else(|p| p.into_inner());
-        for line in lines.iter() {
-            for n in needles {
-                assert!(!line.contains(n), "a log line holds a secret: {line}");
-            }
-        }
-        lines.len()
     }
 }

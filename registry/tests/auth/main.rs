@@ -4,11 +4,14 @@
 //!
 //! `challenge`: what needs which token and the 401s; `attacks`: every "Bad input" of the
 //! issue; `confirm`: introspection, its cache and an index that is down; `mount_catalog`:
-//! cross-repo mounts and the filtered catalog; `config`: loading `[auth]`.
+//! cross-repo mounts and the filtered catalog; `config`: loading `[auth]`. `common` is the
+//! harness, `fake_index` the index stand-in, `logs` records log lines to search for secrets.
 
 mod attacks;
 mod challenge;
 mod common;
 mod config;
 mod confirm;
+mod fake_index;
+mod logs;
 mod mount_catalog;
