@@ -5,10 +5,12 @@
 //! not installed is a test failure (see `require_tool`), never a silent skip.
 
 pub mod image;
+pub mod pier;
 pub mod server;
 pub mod tools;
 
 pub use image::{OciLayout, Platform};
+pub use pier::Pier;
 pub use server::{Registry, Service};
 pub use tools::{require_tool, run, run_ok};
 

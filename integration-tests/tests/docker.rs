@@ -3,7 +3,8 @@
 //! Needs a running engine (`docker info`). Where none runs, set PIER_TEST_NO_DOCKER=1 to
 //! skip explicitly; without it a missing engine fails the test.
 
-use pier_integration_tests::{require_tool, run, run_ok, Registry};
+use pier_integration_tests::{require_tool, run, run_ok, Pier, Registry};
+use std::io::Write;
 
 fn engine_available() -> bool {
     if std::env::var("PIER_TEST_NO_DOCKER").as_deref() == Ok("1") {
@@ -75,4 +76,81 @@ fn docker_push_and_pull() {
         String::from_utf8_lossy(&id_after.stdout).trim(),
         "image id changed through the registry"
     );
+}
+
+#[test]
+fn docker_login_push_and_pull_with_token_auth() {
+    if !engine_available() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let pier = Pier::start(tmp.path(), 5);
+    pier.add_user("dora", "dora-pw");
+    let config = tmp.path().join("docker-config");
+    std::fs::create_dir_all(&config).unwrap();
+    let docker = |args: &[&str]| {
+        std::process::Command::new("docker")
+            .args(args)
+            .env("DOCKER_CONFIG", &config)
+            .output()
+            .unwrap()
+    };
+    let tag = format!("{}/dora/app:{}", pier.registry.addr, std::process::id());
+    make_image(tmp.path(), &tag);
+    let denied = docker(&["push", &tag]);
+    assert!(!denied.status.success(), "push without login succeeded");
+
+    let login = std::process::Command::new("docker")
+        .args([
+            "login",
+            &pier.registry.addr,
+            "-u",
+            "dora",
+            "--password-stdin",
+        ])
+        .env("DOCKER_CONFIG", &config)
+        .stdin(std::process::Stdio::piped())
+        .output_with_stdin("dora-pw");
+    assert!(
+        login.status.success(),
+        "docker login: {}",
+        String::from_utf8_lossy(&login.stderr)
+    );
+    let push = docker(&["push", &tag]);
+    let rmi = docker(&["rmi", "-f", &tag]);
+    let pull = docker(&["pull", &tag]);
+    let _ = docker(&["rmi", "-f", &tag]);
+    assert!(
+        push.status.success(),
+        "docker push: {}\n{}",
+        String::from_utf8_lossy(&push.stderr),
+        pier.registry.log()
+    );
+    assert!(rmi.status.success());
+    assert!(
+        pull.status.success(),
+        "docker pull: {}",
+        String::from_utf8_lossy(&pull.stderr)
+    );
+}
+
+trait OutputWithStdin {
+    fn output_with_stdin(&mut self, input: &str) -> std::process::Output;
+}
+
+impl OutputWithStdin for std::process::Command {
+    fn output_with_stdin(&mut self, input: &str) -> std::process::Output {
+        let mut child = self
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
 }

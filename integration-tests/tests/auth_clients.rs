@@ -1,0 +1,216 @@
+//! Real clients against the pair (pier-index + pier-registry in token mode): docker login,
+//! skopeo with credentials, anonymous pulls of public and private repositories.
+
+use pier_integration_tests::{require_tool, run, run_ok, sha256, OciLayout, Pier, Platform};
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+const AMD64: Platform = Platform {
+    os: "linux",
+    architecture: "amd64",
+};
+
+/// `docker login` with a private DOCKER_CONFIG; returns (success, stderr).
+fn docker_login(
+    config: &std::path::Path,
+    host: &str,
+    user: &str,
+    password: &str,
+) -> (bool, String) {
+    require_tool("docker");
+    let mut child = Command::new("docker")
+        .args(["login", host, "-u", user, "--password-stdin"])
+        .env("DOCKER_CONFIG", config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(password.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn docker_login_to_registry_and_index() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pier = Pier::start(tmp.path(), 5);
+    pier.add_user("alice", "alice-secret-1");
+    let config = tmp.path().join("docker-config");
+    std::fs::create_dir_all(&config).unwrap();
+
+    let (ok, err) = docker_login(&config, &pier.registry.addr, "alice", "alice-secret-1");
+    assert!(ok, "docker login to the registry failed: {err}");
+    let (ok, err) = docker_login(&config, &pier.index.addr, "alice", "alice-secret-1");
+    assert!(ok, "docker login to the index failed: {err}");
+    let (ok, err) = docker_login(&config, &pier.registry.addr, "alice", "wrong");
+    assert!(!ok, "docker login with a wrong password succeeded");
+    assert!(
+        err.contains("401") || err.to_lowercase().contains("unauthorized"),
+        "{err}"
+    );
+    // The password never reaches the logs.
+    for log in [pier.index.log(), pier.registry.log()] {
+        assert!(!log.contains("alice-secret-1"), "password in a log");
+    }
+}
+
+#[test]
+fn skopeo_push_pull_with_credentials_and_anonymous_pulls() {
+    require_tool("skopeo");
+    let tmp = tempfile::tempdir().unwrap();
+    let pier = Pier::start(tmp.path(), 5);
+    pier.add_user("alice", "alice-pw");
+    let mut src = OciLayout::create(&tmp.path().join("src"));
+    let image = src.image(5, &[5_000, 50_000], AMD64);
+    src.tag("v1", &image);
+    let src_ref = format!("oci:{}:v1", src.dir.display());
+    let dest = format!("docker://{}/alice/app:v1", pier.registry.addr);
+
+    // Anonymous push is refused.
+    let anon = run(
+        "skopeo",
+        &[
+            "copy",
+            "--preserve-digests",
+            "--dest-tls-verify=false",
+            &src_ref,
+            &dest,
+        ],
+    );
+    assert!(!anon.status.success(), "anonymous push succeeded");
+
+    run_ok(
+        "skopeo",
+        &[
+            "copy",
+            "--preserve-digests",
+            "--dest-tls-verify=false",
+            "--dest-creds",
+            "alice:alice-pw",
+            &src_ref,
+            &dest,
+        ],
+    );
+    let raw = run_ok(
+        "skopeo",
+        &[
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            "--creds",
+            "alice:alice-pw",
+            &dest,
+        ],
+    );
+    assert_eq!(sha256(raw.as_bytes()), image["digest"].as_str().unwrap());
+
+    // Private by default: anonymous pull fails …
+    let anon = run(
+        "skopeo",
+        &[
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            "--no-creds",
+            &dest,
+        ],
+    );
+    assert!(
+        !anon.status.success(),
+        "anonymous pull of a private repository succeeded"
+    );
+    // … until the repository is made public.
+    pier.index_cli(&["repo", "visibility", "alice/app", "public"], None);
+    let raw = run_ok(
+        "skopeo",
+        &[
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            "--no-creds",
+            &dest,
+        ],
+    );
+    assert_eq!(sha256(raw.as_bytes()), image["digest"].as_str().unwrap());
+    let out = tmp.path().join("out");
+    run_ok(
+        "skopeo",
+        &[
+            "copy",
+            "--preserve-digests",
+            "--src-tls-verify=false",
+            "--src-no-creds",
+            &dest,
+            &format!("oci:{}:v1", out.display()),
+        ],
+    );
+    assert_eq!(
+        OciLayout::blob_digests(&out),
+        OciLayout::blob_digests(&src.dir)
+    );
+
+    // A public repository is still not anonymously writable.
+    let anon = run(
+        "skopeo",
+        &[
+            "copy",
+            "--preserve-digests",
+            "--dest-tls-verify=false",
+            "--dest-no-creds",
+            &src_ref,
+            &format!("docker://{}/alice/app:v2", pier.registry.addr),
+        ],
+    );
+    assert!(
+        !anon.status.success(),
+        "anonymous push to a public repository succeeded"
+    );
+}
+
+#[test]
+fn user_cannot_push_into_another_users_namespace() {
+    require_tool("skopeo");
+    let tmp = tempfile::tempdir().unwrap();
+    let pier = Pier::start(tmp.path(), 5);
+    pier.add_user("alice", "alice-pw");
+    pier.add_user("bob", "bob-pw");
+    let mut src = OciLayout::create(&tmp.path().join("src"));
+    let image = src.image(6, &[2_000], AMD64);
+    src.tag("v1", &image);
+    let src_ref = format!("oci:{}:v1", src.dir.display());
+    let into_alice = format!("docker://{}/alice/shared:v1", pier.registry.addr);
+    let out = run(
+        "skopeo",
+        &[
+            "copy",
+            "--preserve-digests",
+            "--dest-tls-verify=false",
+            "--dest-creds",
+            "bob:bob-pw",
+            &src_ref,
+            &into_alice,
+        ],
+    );
+    assert!(!out.status.success(), "bob pushed into alice's namespace");
+    run_ok(
+        "skopeo",
+        &[
+            "copy",
+            "--preserve-digests",
+            "--dest-tls-verify=false",
+            "--dest-creds",
+            "bob:bob-pw",
+            &src_ref,
+            &format!("docker://{}/bob/own:v1", pier.registry.addr),
+        ],
+    );
+}

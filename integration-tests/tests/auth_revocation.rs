@@ -1,0 +1,77 @@
+//! Revocation reaches the registry within the confirmation TTL although the JWT is valid.
+
+use pier_integration_tests::Pier;
+use std::time::Duration;
+
+const TTL: u32 = 1;
+
+fn token(pier: &Pier, user: &str, password: &str, scope: &str) -> String {
+    let resp = ureq::get(&pier.index.url("/token"))
+        .query("service", "pier-registry")
+        .query("scope", scope)
+        .set(
+            "Authorization",
+            &format!("Basic {}", base64(&format!("{user}:{password}"))),
+        )
+        .call()
+        .expect("token");
+    let body: serde_json::Value = serde_json::from_str(&resp.into_string().unwrap()).unwrap();
+    body["token"].as_str().unwrap().to_string()
+}
+
+fn base64(s: &str) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let b = s.as_bytes();
+    let mut out = String::new();
+    for c in b.chunks(3) {
+        let n = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn status(pier: &Pier, path: &str, token: &str) -> u16 {
+    match ureq::get(&pier.registry.url(path))
+        .set("Authorization", &format!("Bearer {token}"))
+        .call()
+    {
+        Ok(r) => r.status(),
+        Err(ureq::Error::Status(code, _)) => code,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[test]
+fn disabling_a_user_revokes_their_tokens_within_the_ttl() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pier = Pier::start(tmp.path(), TTL);
+    pier.add_user("carol", "carol-pw");
+    let t = token(&pier, "carol", "carol-pw", "repository:carol/app:pull,push");
+    // The repository exists once carol may push to it; its tag list is empty.
+    assert_eq!(status(&pier, "/v2/", &t), 200);
+    let before = status(&pier, "/v2/carol/app/tags/list", &t);
+    assert!(
+        before == 200 || before == 404,
+        "valid token refused: {before}"
+    );
+
+    pier.index_cli(&["user", "disable", "carol"], None);
+    std::thread::sleep(Duration::from_millis(TTL as u64 * 1000 + 300));
+    assert_eq!(
+        status(&pier, "/v2/carol/app/tags/list", &t),
+        401,
+        "revoked token still accepted"
+    );
+    assert!(
+        !pier.registry.log().contains(&t),
+        "token in the registry log"
+    );
+}
