@@ -176,6 +176,156 @@ fn skopeo_push_pull_with_credentials_and_anonymous_pulls() {
     );
 }
 
+/// A JSON API call on the index with Basic credentials; returns the status.
+fn api(pier: &Pier, method: &str, path: &str, user: &str, pw: &str, body: Option<&str>) -> u16 {
+    let req = ureq::request(method, &pier.index.url(path)).set(
+        "Authorization",
+        &format!("Basic {}", base64(&format!("{user}:{pw}"))),
+    );
+    let resp = match body {
+        Some(b) => req.set("Content-Type", "application/json").send_string(b),
+        None => req.call(),
+    };
+    match resp {
+        Ok(r) => r.status(),
+        Err(ureq::Error::Status(code, _)) => code,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn base64(s: &str) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in s.as_bytes().chunks(3) {
+        let n = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
+        for i in 0..4 {
+            out.push(if i <= c.len() {
+                T[(n >> (18 - 6 * i) & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+    }
+    out
+}
+
+#[test]
+fn a_team_in_alices_namespace_lets_bob_push() {
+    require_tool("skopeo");
+    let tmp = tempfile::tempdir().unwrap();
+    let pier = Pier::start(tmp.path(), 1);
+    pier.add_user("alice", "alice-pw");
+    pier.add_user("bob", "bob-pw");
+    let mut src = OciLayout::create(&tmp.path().join("src"));
+    let image = src.image(8, &[2_000], AMD64);
+    src.tag("v1", &image);
+    let src_ref = format!("oci:{}:v1", src.dir.display());
+    let dest = format!("docker://{}/alice/team-app:v1", pier.registry.addr);
+    let push = |creds: &str| {
+        run(
+            "skopeo",
+            &[
+                "copy",
+                "--preserve-digests",
+                "--dest-tls-verify=false",
+                "--dest-creds",
+                creds,
+                &src_ref,
+                &dest,
+            ],
+        )
+    };
+    assert!(
+        !push("bob:bob-pw").status.success(),
+        "bob pushed before being granted"
+    );
+    // Bob cannot grant himself rights in alice's namespace.
+    let own = api(
+        &pier,
+        "POST",
+        "/api/v1/namespaces/alice/teams",
+        "bob",
+        "bob-pw",
+        Some(r#"{"name":"sneaky","role":"write"}"#),
+    );
+    assert!(
+        own == 403 || own == 404,
+        "bob created a team in alice's namespace: {own}"
+    );
+    assert_eq!(
+        api(
+            &pier,
+            "POST",
+            "/api/v1/namespaces/alice/teams",
+            "alice",
+            "alice-pw",
+            Some(r#"{"name":"builders","role":"write"}"#)
+        ),
+        201
+    );
+    assert_eq!(
+        api(
+            &pier,
+            "PUT",
+            "/api/v1/namespaces/alice/teams/builders/members/bob",
+            "alice",
+            "alice-pw",
+            None
+        ),
+        200
+    );
+    let out = push("bob:bob-pw");
+    assert!(
+        out.status.success(),
+        "bob cannot push after the grant: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let raw = run_ok(
+        "skopeo",
+        &[
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            "--creds",
+            "alice:alice-pw",
+            &dest,
+        ],
+    );
+    assert_eq!(sha256(raw.as_bytes()), image["digest"].as_str().unwrap());
+    // Removing bob from the team takes his push right away (after the confirmation TTL).
+    assert_eq!(
+        api(
+            &pier,
+            "DELETE",
+            "/api/v1/namespaces/alice/teams/builders/members/bob",
+            "alice",
+            "alice-pw",
+            None
+        ),
+        200
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1_300));
+    let dest2 = format!("docker://{}/alice/team-app:v2", pier.registry.addr);
+    let out = run(
+        "skopeo",
+        &[
+            "copy",
+            "--preserve-digests",
+            "--dest-tls-verify=false",
+            "--dest-creds",
+            "bob:bob-pw",
+            &src_ref,
+            &dest2,
+        ],
+    );
+    assert!(
+        !out.status.success(),
+        "bob still pushes after removal from the team"
+    );
+}
+
 #[test]
 fn user_cannot_push_into_another_users_namespace() {
     require_tool("skopeo");
