@@ -75,3 +75,77 @@ fn disabling_a_user_revokes_their_tokens_within_the_ttl() {
         "token in the registry log"
     );
 }
+
+#[test]
+fn revoking_a_refresh_token_revokes_the_access_tokens_issued_from_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pier = Pier::start(tmp.path(), TTL);
+    pier.add_user("erin", "erin-pw");
+    let basic = format!("Basic {}", base64("erin:erin-pw"));
+    let login: serde_json::Value = serde_json::from_str(
+        &ureq::get(&pier.index.url("/token"))
+            .query("service", "pier-registry")
+            .query("offline_token", "true")
+            .query("client_id", "integration-test")
+            .set("Authorization", &basic)
+            .call()
+            .unwrap()
+            .into_string()
+            .unwrap(),
+    )
+    .unwrap();
+    let refresh = login["refresh_token"]
+        .as_str()
+        .expect("refresh_token")
+        .to_string();
+    let grant = |refresh: &str| {
+        ureq::post(&pier.index.url("/token")).send_form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh),
+            ("service", "pier-registry"),
+            ("client_id", "integration-test"),
+            ("scope", "repository:erin/app:pull,push"),
+        ])
+    };
+    let body: serde_json::Value =
+        serde_json::from_str(&grant(&refresh).unwrap().into_string().unwrap()).unwrap();
+    let access = body["access_token"].as_str().unwrap().to_string();
+    let ok = status(&pier, "/v2/erin/app/tags/list", &access);
+    assert!(ok == 200 || ok == 404, "fresh token refused: {ok}");
+
+    // Find the session and revoke it through the JSON API.
+    let sessions: serde_json::Value = serde_json::from_str(
+        &ureq::get(&pier.index.url("/api/v1/refresh-tokens"))
+            .set("Authorization", &basic)
+            .call()
+            .unwrap()
+            .into_string()
+            .unwrap(),
+    )
+    .unwrap();
+    let list = sessions
+        .as_array()
+        .or_else(|| sessions["items"].as_array())
+        .expect("a list of refresh tokens");
+    assert_eq!(list.len(), 1, "{sessions}");
+    let id = list[0]["id"].to_string().trim_matches('"').to_string();
+    let revoked = ureq::delete(&pier.index.url(&format!("/api/v1/refresh-tokens/{id}")))
+        .set("Authorization", &basic)
+        .call()
+        .unwrap();
+    assert!(revoked.status() < 300);
+
+    std::thread::sleep(Duration::from_millis(TTL as u64 * 1000 + 300));
+    assert_eq!(
+        status(&pier, "/v2/erin/app/tags/list", &access),
+        401,
+        "token of a revoked session accepted"
+    );
+    match grant(&refresh) {
+        Err(ureq::Error::Status(code, _)) => assert!(code == 400 || code == 401, "{code}"),
+        other => panic!(
+            "a revoked refresh token still grants: {:?}",
+            other.map(|r| r.status())
+        ),
+    }
+}
