@@ -214,7 +214,7 @@ impl IndexConfig {
             return Err(Invalid("passwords.bcrypt_cost must be in 4..=31".into()));
         }
         let url = &self.http.public_url;
-        if !url.is_empty() && !(url.starts_with("http://") || url.starts_with("https://")) {
+        if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
             return Err(Invalid(
                 "http.public_url must start with http:// or https://".into(),
             ));
