@@ -1,10 +1,15 @@
 //! `pier`: run Pier on one machine with embedded defaults.
 //!
-//! `pier up` starts the services in one process, with SQLite and local-disk storage under
-//! a data directory. Today that is pier-registry (anonymous access); pier-index joins it
-//! here when the index lands, and `pier up` will then print the first-run admin password.
+//! `pier up` starts pier-index and pier-registry in one process, with SQLite and local
+//! disk under a data directory, wired together: the registry in token mode, its realm and
+//! keys at the index, and a generated secret for the registry's confirmations with the
+//! index (kept in the data directory). On first start the index prints the `admin` password.
+
+mod secret;
 
 use clap::{Parser, Subcommand};
+use pier_index::IndexConfig;
+use pier_registry::config::AuthMode;
 use pier_registry::RegistryConfig;
 use std::path::PathBuf;
 
@@ -21,18 +26,29 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Start Pier on embedded defaults.
+    /// Start Pier (index + registry) on embedded defaults.
     Up {
-        /// Where Pier keeps its databases and blobs.
+        /// Where Pier keeps its databases, keys and blobs.
         #[arg(long, env = "PIER_DATA_DIR", default_value = "pier-data")]
         data_dir: PathBuf,
         /// Registry listen address (overrides PIER_REGISTRY_HTTP_LISTEN).
         #[arg(long)]
         registry_listen: Option<String>,
+        /// Index listen address (overrides PIER_INDEX_HTTP_LISTEN).
+        #[arg(long)]
+        index_listen: Option<String>,
         /// Registry TOML configuration file (PIER_REGISTRY_* variables still apply).
         #[arg(long)]
         registry_config: Option<PathBuf>,
+        /// Index TOML configuration file (PIER_INDEX_* variables still apply).
+        #[arg(long)]
+        index_config: Option<PathBuf>,
     },
+}
+
+fn fail(msg: String) -> ! {
+    eprintln!("pier: {msg}");
+    std::process::exit(2);
 }
 
 fn main() {
@@ -40,34 +56,81 @@ fn main() {
     let Command::Up {
         data_dir,
         registry_listen,
+        index_listen,
         registry_config,
+        index_config,
     } = Cli::parse().command;
-    let base = RegistryConfig::under(&data_dir.join("registry"));
-    let mut config = match RegistryConfig::load_over(base, registry_config.as_deref()) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("pier: registry configuration: {e}");
-            std::process::exit(2);
-        }
-    };
-    if let Some(listen) = registry_listen {
-        config.http.listen = listen;
+
+    let secret = secret::load_or_create(&data_dir.join("registry-introspection.secret"))
+        .unwrap_or_else(|e| fail(format!("introspection secret: {e}")));
+    let mut index = IndexConfig::load_over(
+        IndexConfig::under(&data_dir.join("index")),
+        index_config.as_deref(),
+    )
+    .unwrap_or_else(|e| fail(format!("index configuration: {e}")));
+    if let Some(listen) = index_listen {
+        index.http.listen = listen;
     }
+    if index.registry.introspection_secret.is_empty() {
+        index.registry.introspection_secret = pier_index::config::Secret::new(secret.clone());
+    }
+    let mut registry = RegistryConfig::load_over(
+        RegistryConfig::under(&data_dir.join("registry")),
+        registry_config.as_deref(),
+    )
+    .unwrap_or_else(|e| fail(format!("registry configuration: {e}")));
+    if let Some(listen) = registry_listen {
+        registry.http.listen = listen;
+    }
+
     let result = actix_rt::System::new().block_on(async move {
-        let (registry, addr) = pier_registry::server::bind(config)?;
+        let service = index.token.service.clone();
+        let issuer = index.token.issuer.clone();
+        let public_url = index.http.public_url.clone();
+        let (index_server, index_addr) = pier_index::server::bind(index)?;
+        let base = if public_url.is_empty() {
+            format!("http://{index_addr}")
+        } else {
+            public_url.trim_end_matches('/').to_string()
+        };
+        let internal = format!("http://{index_addr}");
+        let auth = &mut registry.auth;
+        if auth.mode == AuthMode::None && auth.realm.is_empty() {
+            auth.mode = AuthMode::Token;
+            auth.realm = format!("{base}/token");
+            auth.service = service;
+            auth.issuer = issuer;
+            auth.jwks_url = format!("{internal}/.well-known/jwks.json");
+            auth.introspection_url = format!("{internal}/introspect");
+            auth.introspection_secret = pier_registry::config::Secret(secret);
+        }
+        registry.validate().map_err(|e| e.to_string())?;
+        let (registry_server, registry_addr) = pier_registry::server::bind(registry)?;
         println!("Pier is up.");
-        println!(
-            "  registry  http://{addr}/v2/   (data in {})",
-            data_dir.display()
-        );
-        println!("  access    anonymous: pier-index (users, tokens) is not part of this build yet");
-        println!(
-            "  try       skopeo copy --dest-tls-verify=false <image> docker://{addr}/demo/app:1"
-        );
-        registry.await.map_err(|e| e.to_string())
+        println!("  registry  http://{registry_addr}/v2/   (docker login {registry_addr})");
+        println!("  index     {base}/   (users, tokens, API at {base}/api/v1, docker login works here too)");
+        println!("  data      {}", data_dir.display());
+        let (a, b) = futures_join(index_server, registry_server).await;
+        a.and(b).map_err(|e| e.to_string())
     });
     if let Err(e) = result {
         eprintln!("pier: {e}");
         std::process::exit(1);
     }
+}
+
+/// Run both servers until both stop (Ctrl-C stops both).
+async fn futures_join(
+    a: actix_web::dev::Server,
+    b: actix_web::dev::Server,
+) -> (std::io::Result<()>, std::io::Result<()>) {
+    let a = actix_rt::spawn(a);
+    let b = actix_rt::spawn(b);
+    let ra = a
+        .await
+        .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())));
+    let rb = b
+        .await
+        .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())));
+    (ra, rb)
 }
