@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 struct Entry {
@@ -30,6 +30,9 @@ pub struct Credentials {
     cost: u32,
     cache: Mutex<HashMap<String, Entry>>,
     bcrypt_verifications: AtomicU64,
+    /// A hash of a random password, checked for unknown users so that a login for a name
+    /// that does not exist takes as long as one with a wrong password.
+    decoy: OnceLock<String>,
 }
 
 impl Credentials {
@@ -41,6 +44,7 @@ impl Credentials {
             cost: config.bcrypt_cost,
             cache: Mutex::new(HashMap::new()),
             bcrypt_verifications: AtomicU64::new(0),
+            decoy: OnceLock::new(),
         }
     }
 
@@ -113,6 +117,25 @@ impl Credentials {
             self.remember(user, keyed);
         }
         ok
+    }
+
+    /// Spend what checking a password costs, for a user that does not exist. Always false.
+    pub async fn check_unknown(&self, password: &str) -> bool {
+        let cost = self.cost;
+        let (password, decoy) = (password.to_string(), self.decoy.get().cloned());
+        let made = actix_web::web::block(move || {
+            let decoy = match decoy {
+                Some(d) => d,
+                None => bcrypt::hash(super::random::password(), cost).unwrap_or_default(),
+            };
+            let _ = bcrypt::verify(password, &decoy);
+            decoy
+        })
+        .await;
+        if let Ok(decoy) = made {
+            let _ = self.decoy.set(decoy);
+        }
+        false
     }
 
     /// A new bcrypt hash of `password` (on the blocking pool).

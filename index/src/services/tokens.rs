@@ -51,7 +51,11 @@ pub async fn authenticate(index: &Index, name: &str, password: &str) -> Result<S
     let user = index.db.run(move |c| users::find(c, &owned)).await?;
     match user {
         Some(u) if index.credentials.check(&u, password).await => Ok(subject_of(&u)),
-        _ => Err(Error::Unauthenticated),
+        Some(_) => Err(Error::Unauthenticated),
+        None => {
+            index.credentials.check_unknown(password).await;
+            Err(Error::Unauthenticated)
+        }
     }
 }
 
