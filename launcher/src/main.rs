@@ -72,7 +72,7 @@ fn main() {
         index.http.listen = listen;
     }
     if index.registry.introspection_secret.is_empty() {
-        index.registry.introspection_secret = pier_index::config::Secret::new(secret.clone());
+        index.registry.introspection_secret = pier_shared::config::Secret::new(secret.clone());
     }
     let mut registry = RegistryConfig::load_over(
         RegistryConfig::under(&data_dir.join("registry")),
@@ -102,7 +102,7 @@ fn main() {
             auth.issuer = issuer;
             auth.jwks_url = format!("{internal}/.well-known/jwks.json");
             auth.introspection_url = format!("{internal}/introspect");
-            auth.introspection_secret = pier_registry::config::Secret(secret);
+            auth.introspection_secret = pier_shared::config::Secret::new(secret);
         }
         registry.validate().map_err(|e| e.to_string())?;
         let (registry_server, registry_addr) = pier_registry::server::bind(registry)?;

@@ -118,26 +118,7 @@ pub enum AuthMode {
     Token,
 }
 
-/// A secret string: written to the config tree as is, shown as `***` by `Debug`.
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(pub String);
-
-impl Secret {
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_empty() { "\"\"" } else { "***" })
-    }
-}
+pub use pier_shared::config::Secret;
 
 /// `[auth]`: token verification (see `crate::auth` and docs/registry-auth.md).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -289,7 +270,7 @@ impl RegistryConfig {
     pub fn redacted(&self) -> RegistryConfig {
         let mut c = self.clone();
         if !c.auth.introspection_secret.is_empty() {
-            c.auth.introspection_secret = Secret("<redacted>".into());
+            c.auth.introspection_secret = Secret::new("<redacted>");
         }
         c
     }

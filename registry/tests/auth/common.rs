@@ -101,7 +101,7 @@ pub fn token_config(dir: &std::path::Path, index: &str) -> RegistryConfig {
     c.auth.realm = format!("{index}/token");
     c.auth.jwks_url = format!("{index}/.well-known/jwks.json");
     c.auth.introspection_url = format!("{index}/introspect");
-    c.auth.introspection_secret = Secret(SECRET.into());
+    c.auth.introspection_secret = Secret::new(SECRET);
     c.auth.confirm_ttl_seconds = 30;
     c.validate().expect("valid token configuration");
     c

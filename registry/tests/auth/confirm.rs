@@ -144,7 +144,9 @@ async fn keys_unreachable_at_first_use_is_503() {
 
 #[actix_web::test]
 async fn wrong_introspection_secret_is_503_not_a_pass() {
-    let env = start_with(|c| c.auth.introspection_secret.0 = "wrong".into()).await;
+    let env =
+        start_with(|c| c.auth.introspection_secret = pier_registry::config::Secret::new("wrong"))
+            .await;
     env.get(URI, &env.token(&["repository:alice/app:pull"]))
         .await
         .expect(503);
