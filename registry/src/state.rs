@@ -20,7 +20,7 @@ impl Registry {
     /// authorization gate (reading `auth.jwks_file`).
     pub fn open(config: RegistryConfig) -> Result<Registry, String> {
         let auth = Gate::from_config(&config.auth)?;
-        let db = Db::open(&config.database.url).map_err(|e| e.to_string())?;
+        let db = crate::db::open(&config.database.url).map_err(|e| e.to_string())?;
         let storage = crate::storage::fs::FsStorage::new(&config.storage.root)
             .map_err(|e| format!("storage root {}: {e}", config.storage.root.display()))?;
         Ok(Registry {

@@ -3,13 +3,15 @@
 //! Everything a request carries is parsed once into one of these types at the edge
 //! (`Digest`, `RepoName`, `Tag`, `Reference`); code behind the routes never juggles raw
 //! strings. The OCI error-code table and the one writer of `{"errors":[…]}` bodies live in
-//! [`oci_error`]. This crate does no I/O apart from reading configuration files.
+//! [`oci_error`]. Apart from reading configuration files, its only I/O is the SQLite pool
+//! both services keep their metadata in ([`sqlite`]).
 
 pub mod config;
 pub mod digest;
 pub mod name;
 pub mod oci_error;
 pub mod scope;
+pub mod sqlite;
 pub mod token;
 
 pub use digest::{Algorithm, Digest, DigestError, Hasher};

@@ -12,131 +12,27 @@ pub mod schema;
 pub mod tags;
 pub mod uploads;
 
-use diesel::connection::SimpleConnection;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
-use diesel::SqliteConnection;
-use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
-
-pub type Conn = SqliteConnection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations};
+use pier_shared::sqlite::Durability;
+pub use pier_shared::sqlite::{now, Conn, Db, DbError};
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/registry/sqlite");
 
-#[derive(Debug, thiserror::Error)]
-pub enum DbError {
-    #[error(transparent)]
-    Query(#[from] diesel::result::Error),
-    #[error("connection pool: {0}")]
-    Pool(String),
-    #[error("migrations: {0}")]
-    Migration(String),
-    #[error("unsupported database URL {0:?}: use sqlite://PATH")]
-    Url(String),
-}
-
-impl DbError {
-    /// The database cannot serve now (pool exhausted, locked past the busy timeout): a
-    /// 503 the client may retry, not a 500.
-    pub fn is_unavailable(&self) -> bool {
-        match self {
-            DbError::Pool(_) => true,
-            DbError::Query(diesel::result::Error::DatabaseError(_, info)) => {
-                let m = info.message();
-                m.contains("locked") || m.contains("busy")
-            }
-            _ => false,
-        }
-    }
-}
-
-/// Seconds since the Unix epoch, the unit of every time column.
-pub fn now() -> i64 {
-    chrono::Utc::now().timestamp()
-}
-
-#[derive(Debug)]
-struct Pragmas;
-
-impl CustomizeConnection<Conn, diesel::r2d2::Error> for Pragmas {
-    fn on_acquire(&self, conn: &mut Conn) -> Result<(), diesel::r2d2::Error> {
-        conn.batch_execute(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
-        )
-        .map_err(diesel::r2d2::Error::QueryError)
-    }
-}
-
-/// A pool of metadata connections.
-#[derive(Clone)]
-pub struct Db {
-    pool: Pool<ConnectionManager<Conn>>,
-}
-
-impl Db {
-    /// Open the database named by `url` (`sqlite://PATH` or a bare path) and migrate it.
-    pub fn open(url: &str) -> Result<Db, DbError> {
-        let path = url.strip_prefix("sqlite://").unwrap_or(url);
-        if path.contains("://") {
-            return Err(DbError::Url(url.to_string()));
-        }
-        if let Some(parent) = std::path::Path::new(path).parent() {
-            if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent).map_err(|e| DbError::Pool(e.to_string()))?;
-            }
-        }
-        let pool = Pool::builder()
-            .max_size(8)
-            .connection_customizer(Box::new(Pragmas))
-            .build(ConnectionManager::<Conn>::new(path))
-            .map_err(|e| DbError::Pool(e.to_string()))?;
-        let db = Db { pool };
-        let mut conn = db.conn()?;
-        conn.run_pending_migrations(MIGRATIONS)
-            .map_err(|e| DbError::Migration(e.to_string()))?;
-        Ok(db)
-    }
-
-    fn conn(&self) -> Result<diesel::r2d2::PooledConnection<ConnectionManager<Conn>>, DbError> {
-        self.pool.get().map_err(|e| DbError::Pool(e.to_string()))
-    }
-
-    /// Run `f` with a connection on the blocking pool. `f` may fail with any error a
-    /// database error converts into (services use their own, to refuse mid-query).
-    pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
-    where
-        T: Send + 'static,
-        E: From<DbError> + Send + 'static,
-        F: FnOnce(&mut Conn) -> Result<T, E> + Send + 'static,
-    {
-        let db = self.clone();
-        actix_web::rt::task::spawn_blocking(move || {
-            let mut conn = db.conn()?;
-            f(&mut conn)
-        })
-        .await
-        .map_err(|e| DbError::Pool(format!("blocking task failed: {e}")))?
-    }
-
-    /// As [`Db::run`], inside one transaction.
-    pub async fn transaction<T, E, F>(&self, f: F) -> Result<T, E>
-    where
-        T: Send + 'static,
-        E: From<DbError> + From<diesel::result::Error> + Send + 'static,
-        F: FnOnce(&mut Conn) -> Result<T, E> + Send + 'static,
-    {
-        self.run(move |c: &mut Conn| c.immediate_transaction(f))
-            .await
-    }
+/// Open (and migrate) the registry's metadata database. Commits are durable on power loss:
+/// a client that got 201 for a blob or manifest must find it after any crash.
+pub fn open(url: &str) -> Result<Db, DbError> {
+    Db::open(url, MIGRATIONS, Durability::Full)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use diesel_migrations::MigrationHarness;
 
     #[test]
     fn migrations_go_up_down_up() {
         let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(dir.path().join("m.db").to_str().unwrap()).unwrap();
+        let db = open(dir.path().join("m.db").to_str().unwrap()).unwrap();
         let mut conn = db.conn().unwrap();
         conn.revert_all_migrations(MIGRATIONS).unwrap();
         assert!(conn.has_pending_migration(MIGRATIONS).unwrap());
