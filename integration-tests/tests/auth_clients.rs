@@ -364,3 +364,66 @@ fn user_cannot_push_into_another_users_namespace() {
         ],
     );
 }
+
+#[test]
+fn crane_with_credentials() {
+    require_tool("crane");
+    let tmp = tempfile::tempdir().unwrap();
+    let pier = Pier::start(tmp.path(), 5);
+    pier.add_user("frank", "frank-pw");
+    let config = tmp.path().join("docker-config");
+    std::fs::create_dir_all(&config).unwrap();
+    let crane = |args: &[&str]| {
+        Command::new("crane")
+            .args(args)
+            .env("DOCKER_CONFIG", &config)
+            .output()
+            .unwrap()
+    };
+    let root = tmp.path().join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join("f.txt"), "crane with a token\n").unwrap();
+    let tar = tmp.path().join("layer.tar");
+    run_ok(
+        "tar",
+        &[
+            "-C",
+            root.to_str().unwrap(),
+            "-cf",
+            tar.to_str().unwrap(),
+            ".",
+        ],
+    );
+    let image = format!("{}/frank/tool:v1", pier.registry.addr);
+
+    let anon = crane(&["append", "-f", tar.to_str().unwrap(), "-t", &image]);
+    assert!(!anon.status.success(), "crane pushed without credentials");
+    let login = crane(&[
+        "auth",
+        "login",
+        &pier.registry.addr,
+        "-u",
+        "frank",
+        "-p",
+        "frank-pw",
+    ]);
+    assert!(
+        login.status.success(),
+        "crane auth login: {}",
+        String::from_utf8_lossy(&login.stderr)
+    );
+    let push = crane(&["append", "-f", tar.to_str().unwrap(), "-t", &image]);
+    assert!(
+        push.status.success(),
+        "crane append: {}",
+        String::from_utf8_lossy(&push.stderr)
+    );
+    let digest = crane(&["digest", &image]);
+    assert!(digest.status.success());
+    let manifest = crane(&["manifest", &image]);
+    assert_eq!(
+        sha256(&manifest.stdout),
+        String::from_utf8_lossy(&digest.stdout).trim(),
+        "manifest not byte-exact through token auth"
+    );
+}
