@@ -15,5 +15,6 @@ mod manifests;
 mod mount;
 mod names;
 mod referrers;
+mod repository_delete;
 mod tags_catalog;
 mod uploads;
