@@ -10,6 +10,7 @@ mod chunked;
 mod common;
 mod delete;
 mod errors;
+mod gc;
 mod manifest_errors;
 mod manifests;
 mod mount;
