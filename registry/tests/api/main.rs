@@ -11,6 +11,7 @@ mod common;
 mod delete;
 mod errors;
 mod gc;
+mod gc_stress;
 mod manifest_errors;
 mod manifests;
 mod mount;
