@@ -139,12 +139,30 @@ async fn a_deleted_repository_drops_out_of_the_scope_even_if_allocated_again() {
         confirm!(app, tok(&issued), None)["scope"],
         "repository:alice/app:pull,push repository:alice/keep:push"
     );
-    repositories::delete(&t.index, &alice, "alice/app")
+    repositories::delete(&t.index, Some(&alice), "alice/app")
         .await
         .unwrap();
     let answer = confirm!(app, tok(&issued), None);
     assert_eq!(answer["active"], true);
     assert_eq!(answer["scope"], "repository:alice/keep:push");
+    // While the registry has not deleted it yet, nobody gets push on the name.
+    let blocked = token!(
+        app,
+        "service=pier-registry&scope=repository:alice/app:push",
+        ALICE
+    );
+    assert_eq!(confirm!(app, tok(&blocked), None)["scope"], "");
+    // The deletion job is done (the worker's last step, without a registry here).
+    t.index
+        .db
+        .run(|c| {
+            for job in pier_index::db::deletions::all(c)? {
+                pier_index::db::deletions::done(c, &job.id)?;
+            }
+            Ok::<_, pier_index::db::DbError>(())
+        })
+        .await
+        .unwrap();
     // Pushing again allocates a new repository; the old token does not reach it.
     std::thread::sleep(std::time::Duration::from_millis(1100));
     let fresh = token!(
