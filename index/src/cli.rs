@@ -172,7 +172,7 @@ async fn admin(index: &Index, command: Command) -> Result<(), String> {
         Command::Repo(RepoCommand::Deletions) => {
             let jobs = index
                 .db
-                .run(|c| crate::db::deletions::all(c))
+                .run(crate::db::deletions::all)
                 .await
                 .map_err(|err| err.to_string())?;
             for j in jobs {

@@ -25,7 +25,7 @@ async fn ensure_blob(api: &Api, repo: &str, data: &[u8], from: &str, round: usiz
     if api.head(&format!("/v2/{repo}/blobs/{d}")).await.status == 200 {
         return;
     }
-    let mount = if round % 2 == 0 {
+    let mount = if round.is_multiple_of(2) {
         format!("/v2/{repo}/blobs/uploads/?mount={d}&from={from}")
     } else {
         format!("/v2/{repo}/blobs/uploads/?mount={d}")
