@@ -191,6 +191,13 @@ fn deleting_a_repository_via_the_index_then_gc_frees_its_unshared_bytes() {
     assert_eq!(get(&pier, "/v2/alice/one/manifests/v1", &old).0, 200);
     assert!(blob_file(&pier, &own_one).is_some());
 
+    // The registry's repository delete needs `delete`: a push token is refused.
+    let push_token = token(&pier, "repository:alice/one:pull,push");
+    let refused = ureq::delete(&pier.registry.url("/pier/v1/repositories/alice/one"))
+        .set("Authorization", &format!("Bearer {push_token}"))
+        .call();
+    assert!(matches!(refused, Err(ureq::Error::Status(401, _))), "{refused:?}");
+
     delete_via_index(&pier, "alice/one");
     wait_for(20, "the registry deletes alice/one", || {
         name_unknown(&pier, "alice/one")
