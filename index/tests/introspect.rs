@@ -279,3 +279,43 @@ async fn introspection_is_off_without_a_secret() {
     let r = call!(app, introspect("x", None, ""));
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
+
+#[actix_web::test]
+async fn a_deletion_token_is_active_for_its_pending_job_only() {
+    use pier_index::services::deletions;
+    let t = TestIndex::new();
+    let alice = t.add_user("alice", "alice-pw").await;
+    let app = app!(t);
+    token!(
+        app,
+        "service=pier-registry&scope=repository:alice/app:push",
+        ALICE
+    );
+    repositories::delete(&t.index, Some(&alice), "alice/app")
+        .await
+        .unwrap();
+    let job = t
+        .index
+        .db
+        .run(pier_index::db::deletions::all)
+        .await
+        .unwrap()
+        .pop()
+        .expect("a pending job");
+    assert_eq!(job.name, "alice/app");
+    let token = deletions::mint(&t.index, &job).unwrap();
+    let answer = confirm!(app, &token, Some("repository:alice/app:delete"));
+    assert_eq!(answer["active"], true);
+    assert_eq!(answer["scope"], "repository:alice/app:delete");
+    // It grants nothing else, even on the same repository.
+    let answer = confirm!(app, &token, Some("repository:alice/app:pull"));
+    assert_eq!(answer["scope"], "");
+    // Once the job is done the token is dead.
+    let id = job.id.clone();
+    t.index
+        .db
+        .run(move |c| pier_index::db::deletions::done(c, &id))
+        .await
+        .unwrap();
+    assert_eq!(confirm!(app, &token, None)["active"], false);
+}

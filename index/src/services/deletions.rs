@@ -30,7 +30,7 @@ const MAX_BACKOFF: i64 = 300;
 
 /// A token for the registry allowing only `repository:<name>:delete`, valid while the
 /// job is pending.
-fn mint(index: &Index, job: &deletions::Deletion) -> Result<String> {
+pub fn mint(index: &Index, job: &deletions::Deletion) -> Result<String> {
     let now = db::now();
     let claims = Claims {
         iss: index.config.token.issuer.clone(),
