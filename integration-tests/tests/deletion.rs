@@ -196,7 +196,10 @@ fn deleting_a_repository_via_the_index_then_gc_frees_its_unshared_bytes() {
     let refused = ureq::delete(&pier.registry.url("/pier/v1/repositories/alice/one"))
         .set("Authorization", &format!("Bearer {push_token}"))
         .call();
-    assert!(matches!(refused, Err(ureq::Error::Status(401, _))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(ureq::Error::Status(401, _))),
+        "{refused:?}"
+    );
 
     delete_via_index(&pier, "alice/one");
     wait_for(20, "the registry deletes alice/one", || {
