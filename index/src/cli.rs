@@ -71,6 +71,11 @@ pub enum RepoCommand {
         #[arg(value_parser = ["public", "private"])]
         visibility: String,
     },
+    /// Delete a repository: marked deleted at once (no new tokens, old ones refused), then
+    /// deleted at the registry by the running index's worker (retried until done).
+    Delete { name: String },
+    /// List repository deletions still to be carried out at the registry.
+    Deletions,
 }
 
 fn read_stdin_password() -> Result<String, String> {
@@ -159,6 +164,25 @@ async fn admin(index: &Index, command: Command) -> Result<(), String> {
                 .await
                 .map_err(e)?;
             println!("{name} is now {visibility}");
+        }
+        Command::Repo(RepoCommand::Delete { name }) => {
+            repositories::delete(index, None, &name).await.map_err(e)?;
+            println!("{name} is deleted; the index deletes it at the registry");
+        }
+        Command::Repo(RepoCommand::Deletions) => {
+            let jobs = index
+                .db
+                .run(crate::db::deletions::all)
+                .await
+                .map_err(|err| err.to_string())?;
+            for j in jobs {
+                println!(
+                    "{}\tattempts={}\t{}",
+                    j.name,
+                    j.attempts,
+                    j.last_error.unwrap_or_default()
+                );
+            }
         }
         Command::Serve | Command::CheckConfig => {}
     }

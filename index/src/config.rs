@@ -109,6 +109,9 @@ pub struct RegistryLinkConfig {
     /// The registry authenticates to `/introspect` as Basic `registry:<secret>`.
     /// Empty: introspection is disabled (404).
     pub introspection_secret: Secret,
+    /// The registry's base URL (`http://127.0.0.1:5000`), for the repository deletion
+    /// worker (`DELETE <url>/pier/v1/repositories/<name>`). Empty: deletions wait (logged).
+    pub url: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]

@@ -81,6 +81,7 @@ pub fn bind(config: IndexConfig) -> Result<(actix_web::dev::Server, std::net::So
     if !addr.ip().is_unspecified() {
         index.set_bound_url(format!("{}://{addr}", if tls { "https" } else { "http" }));
     }
+    crate::services::deletions::spawn(index.clone());
     actix_web::rt::spawn(async move {
         loop {
             actix_web::rt::time::sleep(Duration::from_secs(1)).await;

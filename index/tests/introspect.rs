@@ -139,12 +139,30 @@ async fn a_deleted_repository_drops_out_of_the_scope_even_if_allocated_again() {
         confirm!(app, tok(&issued), None)["scope"],
         "repository:alice/app:pull,push repository:alice/keep:push"
     );
-    repositories::delete(&t.index, &alice, "alice/app")
+    repositories::delete(&t.index, Some(&alice), "alice/app")
         .await
         .unwrap();
     let answer = confirm!(app, tok(&issued), None);
     assert_eq!(answer["active"], true);
     assert_eq!(answer["scope"], "repository:alice/keep:push");
+    // While the registry has not deleted it yet, nobody gets push on the name.
+    let blocked = token!(
+        app,
+        "service=pier-registry&scope=repository:alice/app:push",
+        ALICE
+    );
+    assert_eq!(confirm!(app, tok(&blocked), None)["scope"], "");
+    // The deletion job is done (the worker's last step, without a registry here).
+    t.index
+        .db
+        .run(|c| {
+            for job in pier_index::db::deletions::all(c)? {
+                pier_index::db::deletions::done(c, &job.id)?;
+            }
+            Ok::<_, pier_index::db::DbError>(())
+        })
+        .await
+        .unwrap();
     // Pushing again allocates a new repository; the old token does not reach it.
     std::thread::sleep(std::time::Duration::from_millis(1100));
     let fresh = token!(
@@ -260,4 +278,44 @@ async fn introspection_is_off_without_a_secret() {
     let app = app!(t);
     let r = call!(app, introspect("x", None, ""));
     assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+#[actix_web::test]
+async fn a_deletion_token_is_active_for_its_pending_job_only() {
+    use pier_index::services::deletions;
+    let t = TestIndex::new();
+    let alice = t.add_user("alice", "alice-pw").await;
+    let app = app!(t);
+    token!(
+        app,
+        "service=pier-registry&scope=repository:alice/app:push",
+        ALICE
+    );
+    repositories::delete(&t.index, Some(&alice), "alice/app")
+        .await
+        .unwrap();
+    let job = t
+        .index
+        .db
+        .run(pier_index::db::deletions::all)
+        .await
+        .unwrap()
+        .pop()
+        .expect("a pending job");
+    assert_eq!(job.name, "alice/app");
+    let token = deletions::mint(&t.index, &job).unwrap();
+    let answer = confirm!(app, &token, Some("repository:alice/app:delete"));
+    assert_eq!(answer["active"], true);
+    assert_eq!(answer["scope"], "repository:alice/app:delete");
+    // It grants nothing else, even on the same repository.
+    let answer = confirm!(app, &token, Some("repository:alice/app:pull"));
+    assert_eq!(answer["scope"], "");
+    // Once the job is done the token is dead.
+    let id = job.id.clone();
+    t.index
+        .db
+        .run(move |c| pier_index::db::deletions::done(c, &id))
+        .await
+        .unwrap();
+    assert_eq!(confirm!(app, &token, None)["active"], false);
 }

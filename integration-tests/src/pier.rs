@@ -16,6 +16,8 @@ pub struct Pier {
     pub index: Service,
     pub registry: Service,
     index_env: Vec<(String, String)>,
+    registry_env: Vec<(String, String)>,
+    registry_data: PathBuf,
 }
 
 fn index_env(data: &Path) -> Vec<(String, String)> {
@@ -44,38 +46,91 @@ fn index_env(data: &Path) -> Vec<(String, String)> {
 impl Pier {
     /// Start both under `dir`, the registry confirming tokens with a `ttl`-second cache.
     pub fn start(dir: &Path, ttl: u32) -> Pier {
+        Self::start_inner(dir, ttl, None)
+    }
+
+    /// As [`Pier::start`], with the registry on a port chosen first, so that the index
+    /// knows its URL (`registry.url`, for repository deletions) and a restarted registry
+    /// comes back at the same address.
+    pub fn start_linked(dir: &Path, ttl: u32) -> Pier {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        Self::start_inner(dir, ttl, Some(port))
+    }
+
+    fn start_inner(dir: &Path, ttl: u32, registry_port: Option<u16>) -> Pier {
         let index_data = dir.join("index");
-        let env = index_env(&index_data);
+        let mut env = index_env(&index_data);
+        let listen = registry_port.map(|p| format!("127.0.0.1:{p}"));
+        if let Some(l) = &listen {
+            env.push(("PIER_INDEX_REGISTRY_URL".into(), format!("http://{l}")));
+        }
         let index = Service::start("pier-index", &index_data, &env);
         let base = format!("http://{}", index.addr);
         let ttl = ttl.to_string();
-        let registry = Registry::start_with(
-            &dir.join("registry"),
-            &[
-                ("PIER_REGISTRY_AUTH_MODE", "token"),
-                ("PIER_REGISTRY_AUTH_REALM", &format!("{base}/token")),
-                ("PIER_REGISTRY_AUTH_SERVICE", "pier-registry"),
-                ("PIER_REGISTRY_AUTH_ISSUER", "pier-index"),
-                (
-                    "PIER_REGISTRY_AUTH_JWKS_URL",
-                    &format!("{base}/.well-known/jwks.json"),
-                ),
-                (
-                    "PIER_REGISTRY_AUTH_INTROSPECTION_URL",
-                    &format!("{base}/introspect"),
-                ),
-                (
-                    "PIER_REGISTRY_AUTH_INTROSPECTION_SECRET",
-                    INTROSPECTION_SECRET,
-                ),
-                ("PIER_REGISTRY_AUTH_CONFIRM_TTL_SECONDS", &ttl),
-            ],
+        let registry_data = dir.join("registry");
+        let (realm, jwks, introspect) = (
+            format!("{base}/token"),
+            format!("{base}/.well-known/jwks.json"),
+            format!("{base}/introspect"),
         );
+        let mut extra: Vec<(&str, &str)> = vec![
+            ("PIER_REGISTRY_AUTH_MODE", "token"),
+            ("PIER_REGISTRY_AUTH_REALM", &realm),
+            ("PIER_REGISTRY_AUTH_SERVICE", "pier-registry"),
+            ("PIER_REGISTRY_AUTH_ISSUER", "pier-index"),
+            ("PIER_REGISTRY_AUTH_JWKS_URL", &jwks),
+            ("PIER_REGISTRY_AUTH_INTROSPECTION_URL", &introspect),
+            (
+                "PIER_REGISTRY_AUTH_INTROSPECTION_SECRET",
+                INTROSPECTION_SECRET,
+            ),
+            ("PIER_REGISTRY_AUTH_CONFIRM_TTL_SECONDS", &ttl),
+        ];
+        if let Some(l) = &listen {
+            extra.push(("PIER_REGISTRY_HTTP_LISTEN", l));
+        }
+        let registry_env = Registry::env(&registry_data, &extra);
+        let registry = Service::start("pier-registry", &registry_data, &registry_env);
         Pier {
             index,
             registry,
             index_env: env,
+            registry_env,
+            registry_data,
         }
+    }
+
+    /// Kill the registry (SIGKILL).
+    pub fn stop_registry(&mut self) {
+        self.registry.stop();
+    }
+
+    /// Start the registry again, with the same data and environment.
+    pub fn start_registry(&mut self) {
+        self.registry.stop();
+        self.registry = Service::start("pier-registry", &self.registry_data, &self.registry_env);
+    }
+
+    /// Run the `pier-registry` CLI on the registry's data, with `extra` environment.
+    pub fn registry_cli(&self, args: &[&str], extra: &[(&str, &str)]) -> String {
+        let mut cmd = Command::new(crate::server::binary("pier-registry"));
+        cmd.args(args);
+        for (k, v) in &self.registry_env {
+            cmd.env(k, v);
+        }
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("run pier-registry");
+        assert!(
+            out.status.success(),
+            "pier-registry {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     /// Run the `pier-index` CLI against this index's database; `stdin` is fed if given.

@@ -98,6 +98,11 @@ impl Service {
 
     /// Kill the process at once (SIGKILL), as a crash would.
     pub fn kill(mut self) {
+        self.stop();
+    }
+
+    /// As [`Service::kill`], keeping the value (its log stays readable).
+    pub fn stop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -129,6 +134,11 @@ impl Registry {
 
     /// As [`Registry::start`], with extra `PIER_REGISTRY_*` environment.
     pub fn start_with(data: &Path, extra: &[(&str, &str)]) -> Service {
+        Service::start("pier-registry", data, &Self::env(data, extra))
+    }
+
+    /// The environment [`Registry::start_with`] gives the registry (also right for its CLI).
+    pub fn env(data: &Path, extra: &[(&str, &str)]) -> Vec<(String, String)> {
         let storage = data.join("storage");
         let db = format!("sqlite://{}", data.join("metadata.db").display());
         let mut env = kv(&[
@@ -139,6 +149,6 @@ impl Registry {
             ("PIER_REGISTRY_LOG", "info"),
         ]);
         env.extend(kv(extra));
-        Service::start("pier-registry", data, &env)
+        env
     }
 }

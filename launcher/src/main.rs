@@ -82,6 +82,16 @@ fn main() {
     if let Some(listen) = registry_listen {
         registry.http.listen = listen;
     }
+    if index.registry.url.is_empty() {
+        // The index's repository-deletion worker calls the registry (docs/deletion.md).
+        match registry_url(&registry) {
+            Some(url) => index.registry.url = url,
+            None => eprintln!(
+                "pier: registry listens on port 0; repository deletions will wait \
+                 (set PIER_INDEX_REGISTRY_URL)"
+            ),
+        }
+    }
 
     let result = actix_rt::System::new().block_on(async move {
         let service = index.token.service.clone();
@@ -117,6 +127,29 @@ fn main() {
         eprintln!("pier: {e}");
         std::process::exit(1);
     }
+}
+
+/// The URL the index reaches the registry at, from its listen address (`0.0.0.0` and
+/// `[::]` become loopback); `None` for port 0, which is only known once bound.
+fn registry_url(registry: &RegistryConfig) -> Option<String> {
+    let scheme = if registry.http.tls_certificate.is_empty() {
+        "http"
+    } else {
+        "https"
+    };
+    let Ok(addr) = registry.http.listen.parse::<std::net::SocketAddr>() else {
+        return Some(format!("{scheme}://{}", registry.http.listen)); // host:port
+    };
+    if addr.port() == 0 {
+        return None;
+    }
+    let ip = match addr.ip() {
+        std::net::IpAddr::V4(v4) if v4.is_unspecified() => "127.0.0.1".to_string(),
+        std::net::IpAddr::V6(v6) if v6.is_unspecified() => "[::1]".to_string(),
+        std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+        ip => ip.to_string(),
+    };
+    Some(format!("{scheme}://{ip}:{}", addr.port()))
 }
 
 /// Run both servers until both stop (Ctrl-C stops both).

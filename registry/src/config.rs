@@ -15,6 +15,7 @@ pub struct RegistryConfig {
     pub limits: LimitsConfig,
     pub uploads: UploadsConfig,
     pub auth: AuthConfig,
+    pub gc: GcConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -103,6 +104,47 @@ impl Default for UploadsConfig {
     fn default() -> Self {
         UploadsConfig {
             automatic_mount: true,
+        }
+    }
+}
+
+/// What garbage collection does with manifests no tag points at.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum UntaggedPolicy {
+    /// Keep them (reachable by digest) for ever.
+    #[default]
+    Keep,
+    /// Delete those older than `gc.untagged_age_seconds` that no index, and no subject
+    /// still present, needs.
+    DeleteAfter,
+}
+
+/// `[gc]`: online garbage collection (see `crate::gc` and docs/deletion.md).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct GcConfig {
+    /// Seconds between two background runs; 0 turns the background task off
+    /// (`pier-registry gc` still works).
+    pub interval_seconds: u64,
+    /// How long a blob must have been unreferenced before its bytes are deleted.
+    pub grace_seconds: u64,
+    /// `keep` (default) or `delete-after`.
+    pub untagged: UntaggedPolicy,
+    /// With `untagged = "delete-after"`: the least age of an untagged manifest deleted.
+    pub untagged_age_seconds: u64,
+    /// Upload sessions without progress for this long expire (rows and bytes).
+    pub upload_max_age_seconds: u64,
+}
+
+impl Default for GcConfig {
+    fn default() -> Self {
+        GcConfig {
+            interval_seconds: 3600,
+            grace_seconds: 3600,
+            untagged: UntaggedPolicy::Keep,
+            untagged_age_seconds: 7 * 24 * 3600,
+            upload_max_age_seconds: 24 * 3600,
         }
     }
 }

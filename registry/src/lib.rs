@@ -12,12 +12,16 @@
 //! [`auth`] sits beside routes: `routes::dispatch` asks it, before any handler, whether the
 //! request's token grants what the route needs (token mode), or lets everything through.
 //!
+//! [`gc`] sits beside services: online garbage collection, run in the background by the
+//! server and on demand by `pier-registry gc`.
+//!
 //! [`server::app`] builds the actix application for tests and for [`server::run`].
 
 pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod gc;
 pub mod manifest;
 pub mod routes;
 pub mod server;

@@ -24,6 +24,13 @@ enum Command {
     Serve,
     /// Load and validate the configuration, print it, and exit.
     CheckConfig,
+    /// Run garbage collection once (safe while the registry serves) and print a JSON
+    /// summary of what was freed.
+    Gc {
+        /// Report what would be deleted; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 fn main() {
@@ -45,6 +52,21 @@ fn main() {
                 std::process::exit(2);
             }
         },
+        Command::Gc { dry_run } => {
+            let result = actix_web::rt::System::new().block_on(async move {
+                let reg = pier_registry::Registry::open(config)?;
+                pier_registry::gc::run(&reg, dry_run)
+                    .await
+                    .map_err(|e| e.to_string())
+            });
+            match result.and_then(|r| serde_json::to_string(&r).map_err(|e| e.to_string())) {
+                Ok(json) => println!("{json}"),
+                Err(e) => {
+                    eprintln!("pier-registry gc: {e}");
+                    std::process::exit(1);
+                }
+            }
+        }
         Command::Serve => {
             let result = actix_web::rt::System::new().block_on(async move {
                 let (server, addr) = pier_registry::server::bind(config)?;

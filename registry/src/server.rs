@@ -56,6 +56,7 @@ pub fn bind(
     if actix_web::rt::System::try_current().is_some() {
         let auth = std::sync::Arc::clone(&reg.auth);
         actix_web::rt::spawn(async move { auth.prefetch().await });
+        crate::gc::task::spawn(reg.clone());
     }
     let http = &config.http;
     let mut server = HttpServer::new(move || app(reg.clone()));

@@ -7,6 +7,7 @@
 //! SQLite ones (`migrations/index/postgres`).
 
 pub mod audit;
+pub mod deletions;
 pub mod namespaces;
 pub mod refresh_tokens;
 pub mod repositories;

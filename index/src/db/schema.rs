@@ -97,3 +97,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     audit_events,
 );
+
+diesel::table! {
+    repository_deletions (id) {
+        id -> Text,
+        name -> Text,
+        requested_at -> BigInt,
+        attempts -> BigInt,
+        next_attempt_at -> BigInt,
+        last_error -> Nullable<Text>,
+    }
+}

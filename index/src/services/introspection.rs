@@ -80,6 +80,9 @@ pub async fn introspect(
     else {
         return Ok(Introspection::default());
     };
+    if let Some(job) = super::deletions::job_of(&claims) {
+        return super::deletions::introspect(index, &claims, job, wanted).await;
+    }
     let standing = standing(index, &claims).await?;
     if standing == Standing::Revoked {
         return Ok(Introspection::default());

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod bootstrap;
 pub mod credentials;
+pub mod deletions;
 pub mod introspection;
 pub mod namespaces;
 pub mod policy;

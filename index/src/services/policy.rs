@@ -131,7 +131,8 @@ pub fn grant(
                 let Ok(repo) = name.parse::<RepoName>() else {
                     continue;
                 };
-                let allowed = repository_actions(conn, subject, &repo)?;
+                let mut allowed = repository_actions(conn, subject, &repo)?;
+                super::deletions::filter_push(conn, repo.as_str(), &mut allowed)?;
                 let granted = intersect(&asked, &allowed);
                 if granted.contains(&Action::Push)
                     && repositories::find_live(conn, repo.as_str())?.is_none()

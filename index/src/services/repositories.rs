@@ -2,8 +2,9 @@
 //! visibility changes and deletion (by those who manage the namespace).
 
 use super::policy::{self, Subject};
+use super::random;
 use crate::db::repositories::{self, Repository};
-use crate::db::{namespaces, Conn};
+use crate::db::{deletions, namespaces, now, Conn};
 use crate::error::{Error, Result};
 use crate::state::Index;
 use pier_shared::RepoName;
@@ -122,19 +123,27 @@ pub async fn set_visibility(
     Ok(view)
 }
 
-/// Mark a repository deleted: tokens issued before lose their access to it at once.
-pub async fn delete(index: &Index, subject: &Subject, name: &str) -> Result<()> {
-    let (who, repo) = (subject.clone(), parse(name)?);
+/// Mark a repository deleted — tokens issued before lose their access to it at once —
+/// and record the job that deletes it at the registry (`services::deletions`), in one
+/// transaction. `subject: None` is the CLI (no check).
+pub async fn delete(index: &Index, subject: Option<&Subject>, name: &str) -> Result<()> {
+    let (who, repo) = (subject.cloned(), parse(name)?);
     index
         .db
         .transaction(move |c| -> Result<()> {
-            managed_repo(c, &who, &repo)?;
-            repositories::mark_deleted(c, repo.as_str())?;
+            if let Some(who) = &who {
+                managed_repo(c, who, &repo)?;
+            }
+            if !repositories::mark_deleted(c, repo.as_str())? {
+                return Err(Error::NotFound(format!("no repository {}", repo.as_str())));
+            }
+            deletions::insert(c, &random::id(), repo.as_str(), now())?;
             Ok(())
         })
         .await?;
+    let actor = subject.map_or("cli", |s| s.name.as_str());
     index
         .audit
-        .record(&index.db, &subject.name, "repository.delete", name, None);
+        .record(&index.db, actor, "repository.delete", name, None);
     Ok(())
 }

@@ -27,16 +27,37 @@ pub fn size(conn: &mut Conn, digest: &str) -> Result<Option<i64>, DbError> {
         .optional()?)
 }
 
-/// Make a stored blob visible in a repository (idempotent).
+/// Make a stored blob visible in a repository (idempotent; an existing link is renewed).
+/// Fails (foreign key) if the `blobs` row is gone: garbage collection deleted it, and the
+/// caller must not make the blob visible. Clears the blob's `unreferenced_since`.
 pub fn link(conn: &mut Conn, repository_id: i64, digest: &str) -> Result<(), DbError> {
+    let t = now();
     diesel::insert_into(rb::repository_blobs)
         .values((
             rb::repository_id.eq(repository_id),
             rb::digest.eq(digest),
-            rb::created_at.eq(now()),
+            rb::created_at.eq(t),
         ))
-        .on_conflict_do_nothing()
+        .on_conflict((rb::repository_id, rb::digest))
+        .do_update()
+        .set(rb::created_at.eq(t))
         .execute(conn)?;
+    diesel::update(b::blobs.filter(b::digest.eq(digest)))
+        .set(b::unreferenced_since.eq(None::<i64>))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Start the grace period of a blob nothing links yet (an upload finished for a session
+/// that was cancelled meanwhile): garbage collection may take it after the grace.
+pub fn mark_unreferenced(conn: &mut Conn, digest: &str) -> Result<(), DbError> {
+    diesel::update(
+        b::blobs
+            .filter(b::digest.eq(digest))
+            .filter(b::unreferenced_since.is_null()),
+    )
+    .set(b::unreferenced_since.eq(now()))
+    .execute(conn)?;
     Ok(())
 }
 

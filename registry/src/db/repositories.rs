@@ -61,3 +61,9 @@ pub fn with_manifests_among(conn: &mut Conn, names: &[String]) -> Result<Vec<Str
         .order(r::name.asc())
         .load(conn)?)
 }
+
+/// Delete a repository by id: its links, manifests (with their references and tags) and
+/// upload rows go with it (cascades). False if it was already gone.
+pub fn delete(conn: &mut Conn, id: i64) -> Result<bool, DbError> {
+    Ok(diesel::delete(r::repositories.filter(r::id.eq(id))).execute(conn)? > 0)
+}

@@ -13,6 +13,14 @@ diesel::table! {
         digest -> Text,
         size -> BigInt,
         created_at -> BigInt,
+        unreferenced_since -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    gc_deletions (digest) {
+        digest -> Text,
+        marked_at -> BigInt,
     }
 }
 
@@ -67,6 +75,7 @@ diesel::table! {
         lease_owner -> Nullable<Text>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        digest -> Nullable<Text>,
     }
 }
 
@@ -80,6 +89,7 @@ diesel::joinable!(uploads -> repositories (repository_id));
 diesel::allow_tables_to_appear_in_same_query!(
     repositories,
     blobs,
+    gc_deletions,
     repository_blobs,
     manifests,
     manifest_references,

@@ -163,3 +163,31 @@ pub fn delete_owned(conn: &mut Conn, id: &str, owner: &str) -> Result<bool, DbEr
 pub fn delete(conn: &mut Conn, id: &str) -> Result<bool, DbError> {
     Ok(diesel::delete(u::uploads.filter(u::id.eq(id))).execute(conn)? > 0)
 }
+
+/// Claim `digest` for the session `owner` is finishing, and cancel a pending file delete
+/// of that digest by garbage collection (docs/deletion.md, "The race"). From this commit
+/// until the session row goes, GC neither marks the blob nor deletes its file, so the
+/// caller may trust a blob file it finds in storage. False if `owner` lost the lease.
+pub fn claim_digest(conn: &mut Conn, id: &str, owner: &str, digest: &str) -> Result<bool, DbError> {
+    use super::schema::gc_deletions::dsl as g;
+    let n = diesel::update(
+        u::uploads
+            .filter(u::id.eq(id))
+            .filter(u::lease_owner.eq(owner)),
+    )
+    .set(u::digest.eq(digest))
+    .execute(conn)?;
+    if n == 0 {
+        return Ok(false);
+    }
+    diesel::delete(g::gc_deletions.filter(g::digest.eq(digest))).execute(conn)?;
+    Ok(true)
+}
+
+/// Ids of the repository's upload sessions.
+pub fn ids_in(conn: &mut Conn, repository_id: i64) -> Result<Vec<String>, DbError> {
+    Ok(u::uploads
+        .filter(u::repository_id.eq(repository_id))
+        .select(u::id)
+        .load(conn)?)
+}

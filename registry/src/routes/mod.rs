@@ -14,6 +14,7 @@ mod pagination;
 pub mod path;
 mod query;
 mod referrers;
+mod repository;
 mod tags;
 mod uploads;
 
@@ -27,9 +28,14 @@ use pier_shared::{ErrorCode, OciError};
 
 pub use headers::API_VERSION_HEADER;
 
-/// Register the `/v2` API.
+/// Register the `/v2` API and Pier's own `/pier/v1` endpoints.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource(["/v2", "/v2/{tail:.*}"]).to(dispatch));
+    cfg.service(
+        web::resource(repository::PATH)
+            .route(web::delete().to(repository::delete))
+            .default_service(web::to(not_found)),
+    );
 }
 
 /// Anything outside `/v2`: 404 in the OCI error format.

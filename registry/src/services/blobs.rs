@@ -56,9 +56,11 @@ pub async fn mount(
         return Ok(None);
     }
     let (target, from, d) = (target.clone(), from.cloned(), digest.to_string());
+    // One write transaction: the blob row read here cannot be deleted by garbage
+    // collection before the link is made (and the link's foreign key needs the row).
     let size = reg
         .db
-        .run(move |c| {
+        .transaction(move |c| {
             let size = match &from {
                 Some(from) => match db::repositories::find(c, from.as_str())? {
                     Some(from_id) => db::blobs::linked_size(c, from_id, &d)?,

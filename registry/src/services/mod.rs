@@ -8,6 +8,7 @@
 pub mod blobs;
 pub mod listing;
 pub mod manifests;
+pub mod repositories;
 pub mod uploads;
 
 use crate::db::{self, Conn};

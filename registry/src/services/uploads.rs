@@ -319,7 +319,13 @@ fn is_digest_invalid(e: &Error) -> bool {
     matches!(e, Error::Oci(o) if o.code == ErrorCode::DigestInvalid)
 }
 
-/// Move verified bytes into place, then record and link the blob and end the session.
+/// Make verified bytes a visible blob, safely against a concurrent garbage collection
+/// (docs/deletion.md, "The race"):
+///
+/// 1. claim the digest on the session row (and cancel a pending GC file delete of it);
+/// 2. move the bytes into place, or keep an existing blob file (content-addressed: the
+///    same bytes; GC can no longer delete it while the claim stands);
+/// 3. in one transaction: end the session, insert the `blobs` row, link it.
 async fn commit_blob(
     reg: &Registry,
     lease: &Lease,
@@ -327,9 +333,16 @@ async fn commit_blob(
     digest: &Digest,
     size: u64,
 ) -> Result<()> {
+    let (sid, owner, d) = (id.to_string(), lease.owner.clone(), digest.to_string());
+    let claimed = reg
+        .db
+        .transaction(move |c| Ok::<_, Error>(db::uploads::claim_digest(c, &sid, &owner, &d)?))
+        .await?;
+    if !claimed {
+        return Err(lost(id));
+    }
     let (from, to) = (layout::upload(id), layout::blob(digest));
     let moved = match reg.storage.stat(&to).await? {
-        // Content-addressed: an existing blob file has these very bytes.
         Some(existing) if existing == size => reg.storage.delete(&from).await,
         _ => reg.storage.rename(&from, &to).await,
     };
@@ -340,16 +353,25 @@ async fn commit_blob(
     }
     let (sid, owner, d) = (id.to_string(), lease.owner.clone(), digest.to_string());
     let repository_id = lease.up.repository_id;
-    reg.db
+    let owned = reg
+        .db
         .transaction(move |c| {
-            if !db::uploads::delete_owned(c, &sid, &owner)? {
-                return Err(lost(&Uuid::parse_str(&sid).unwrap_or_default()));
-            }
+            let owned = db::uploads::delete_owned(c, &sid, &owner)?;
+            // The file is in place either way: record it, so that GC can account for it.
             db::blobs::insert(c, &d, size as i64)?;
-            db::blobs::link(c, repository_id, &d)?;
-            Ok::<_, Error>(())
+            if owned {
+                db::blobs::link(c, repository_id, &d)?;
+            } else {
+                db::blobs::mark_unreferenced(c, &d)?;
+            }
+            Ok::<_, Error>(owned)
         })
-        .await
+        .await?;
+    if owned {
+        Ok(())
+    } else {
+        Err(lost(id))
+    }
 }
 
 /// Forget an upload: its row and its bytes.

@@ -60,12 +60,13 @@ pub async fn update(
     Ok(HttpResponse::Ok().json(repo))
 }
 
-/// `DELETE /api/v1/repositories/{name}` → 204; tokens lose access to it at once.
+/// `DELETE /api/v1/repositories/{name}` → 204; tokens lose access to it at once, and a
+/// background job deletes it at the registry (docs/deletion.md).
 pub async fn delete(
     index: web::Data<Index>,
     Caller(me): Caller,
     name: web::Path<String>,
 ) -> Result<HttpResponse> {
-    repositories::delete(&index, &me, &name).await?;
+    repositories::delete(&index, Some(&me), &name).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,0 +1,1 @@
+DROP TABLE repository_deletions;

@@ -1,0 +1,181 @@
+//! Garbage collection's queries: expiring upload sessions, deleting untagged manifests and
+//! unused links, marking unreferenced blobs, and the pending file deletes (`gc_deletions`).
+//!
+//! A blob is *unreferenced* when no repository links it, no manifest references it and no
+//! finishing upload claims it ([`UNREFERENCED`]). The caller runs [`mark`] and the
+//! other steps inside one write transaction; see docs/deletion.md for why that, and the
+//! per-file transaction of [`deletable`], make the push/GC race harmless.
+
+use super::schema::gc_deletions::dsl as g;
+use super::{Conn, DbError};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+
+/// The condition on a `blobs` row (aliased `b`) that nothing references it.
+const UNREFERENCED: &str =
+    "NOT EXISTS (SELECT 1 FROM repository_blobs rb WHERE rb.digest = b.digest) \
+     AND NOT EXISTS (SELECT 1 FROM manifest_references mr WHERE mr.digest = b.digest) \
+     AND NOT EXISTS (SELECT 1 FROM uploads u WHERE u.digest = b.digest)";
+
+#[derive(QueryableByName, Debug, Clone)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[derive(QueryableByName, Debug, Clone)]
+struct IdDigestRow {
+    #[diesel(sql_type = Text)]
+    id: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    digest: Option<String>,
+}
+
+/// A blob whose row GC deleted.
+#[derive(QueryableByName, Debug, Clone, PartialEq, Eq)]
+pub struct Marked {
+    #[diesel(sql_type = Text)]
+    pub digest: String,
+    #[diesel(sql_type = BigInt)]
+    pub size: i64,
+}
+
+/// Delete the rows of upload sessions without progress since `before` and not leased now;
+/// returns their ids (the caller deletes their files after the commit). A session that
+/// had claimed a digest may have moved a blob file into place just before its process
+/// died: unless something else accounts for that digest, its file delete is queued.
+pub fn expire_uploads(conn: &mut Conn, before: i64, now: i64) -> Result<Vec<String>, DbError> {
+    let stale: Vec<IdDigestRow> = diesel::sql_query(
+        "SELECT id, digest FROM uploads WHERE updated_at <= ? \
+         AND (busy_until IS NULL OR busy_until < ?)",
+    )
+    .bind::<BigInt, _>(before)
+    .bind::<BigInt, _>(now)
+    .load(conn)?;
+    for s in &stale {
+        diesel::sql_query("DELETE FROM uploads WHERE id = ?")
+            .bind::<Text, _>(&s.id)
+            .execute(conn)?;
+        if let Some(d) = &s.digest {
+            diesel::sql_query(
+                "INSERT INTO gc_deletions (digest, marked_at) SELECT ?, ? \
+                 WHERE NOT EXISTS (SELECT 1 FROM blobs WHERE digest = ?) \
+                 AND NOT EXISTS (SELECT 1 FROM uploads WHERE digest = ?) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind::<Text, _>(d)
+            .bind::<BigInt, _>(now)
+            .bind::<Text, _>(d)
+            .bind::<Text, _>(d)
+            .execute(conn)?;
+        }
+    }
+    Ok(stale.into_iter().map(|s| s.id).collect())
+}
+
+/// Delete manifests created before `before` that no tag points at, no index in their
+/// repository lists, and that are not referrers of a manifest still present. Repeated
+/// until nothing more goes, so the children of a deleted untagged index go too.
+/// Returns how many were deleted.
+pub fn delete_untagged(conn: &mut Conn, before: i64) -> Result<usize, DbError> {
+    let mut total = 0;
+    loop {
+        let n = diesel::sql_query(
+            "DELETE FROM manifests WHERE id IN (SELECT m.id FROM manifests m \
+             WHERE m.created_at <= ? \
+             AND NOT EXISTS (SELECT 1 FROM tags t \
+                 WHERE t.repository_id = m.repository_id AND t.manifest_digest = m.digest) \
+             AND NOT EXISTS (SELECT 1 FROM manifest_references r \
+                 JOIN manifests p ON p.id = r.manifest_id \
+                 WHERE r.kind = 'manifest' AND r.digest = m.digest \
+                 AND p.repository_id = m.repository_id) \
+             AND NOT (m.subject IS NOT NULL AND EXISTS (SELECT 1 FROM manifests s \
+                 WHERE s.repository_id = m.repository_id AND s.digest = m.subject)))",
+        )
+        .bind::<BigInt, _>(before)
+        .execute(conn)?;
+        if n == 0 {
+            return Ok(total);
+        }
+        total += n;
+    }
+}
+
+/// Delete repository links made before `before` to blobs no manifest of that repository
+/// references, in repositories with no upload session open. Returns how many.
+pub fn delete_unused_links(conn: &mut Conn, before: i64) -> Result<usize, DbError> {
+    Ok(diesel::sql_query(
+        "DELETE FROM repository_blobs WHERE created_at <= ? \
+         AND NOT EXISTS (SELECT 1 FROM manifest_references r \
+             JOIN manifests m ON m.id = r.manifest_id \
+             WHERE r.kind = 'blob' AND r.digest = repository_blobs.digest \
+             AND m.repository_id = repository_blobs.repository_id) \
+         AND NOT EXISTS (SELECT 1 FROM uploads u \
+             WHERE u.repository_id = repository_blobs.repository_id)",
+    )
+    .bind::<BigInt, _>(before)
+    .execute(conn)?)
+}
+
+/// Mark: note when blobs became unreferenced (and forget it for referenced ones), then
+/// delete the rows of blobs unreferenced since before `cutoff` and queue their files in
+/// `gc_deletions`. From the commit on, every reader sees these blobs as absent.
+pub fn mark(conn: &mut Conn, now: i64, cutoff: i64) -> Result<Vec<Marked>, DbError> {
+    diesel::sql_query(format!(
+        "UPDATE blobs AS b SET unreferenced_since = NULL \
+         WHERE unreferenced_since IS NOT NULL AND NOT ({UNREFERENCED})"
+    ))
+    .execute(conn)?;
+    diesel::sql_query(format!(
+        "UPDATE blobs AS b SET unreferenced_since = ? \
+         WHERE unreferenced_since IS NULL AND {UNREFERENCED}"
+    ))
+    .bind::<BigInt, _>(now)
+    .execute(conn)?;
+    let marked: Vec<Marked> = diesel::sql_query(format!(
+        "SELECT digest, size FROM blobs AS b WHERE unreferenced_since <= ? AND {UNREFERENCED} \
+         ORDER BY digest"
+    ))
+    .bind::<BigInt, _>(cutoff)
+    .load(conn)?;
+    for m in &marked {
+        diesel::sql_query("DELETE FROM blobs WHERE digest = ?")
+            .bind::<Text, _>(&m.digest)
+            .execute(conn)?;
+        diesel::insert_into(g::gc_deletions)
+            .values((g::digest.eq(&m.digest), g::marked_at.eq(now)))
+            .on_conflict_do_nothing()
+            .execute(conn)?;
+    }
+    Ok(marked)
+}
+
+/// Digests whose files are queued for deletion.
+pub fn pending(conn: &mut Conn) -> Result<Vec<String>, DbError> {
+    Ok(g::gc_deletions
+        .select(g::digest)
+        .order(g::digest.asc())
+        .load(conn)?)
+}
+
+/// May the file of a queued digest be deleted now? Only if it is still queued, no `blobs`
+/// row exists for it and no upload claims it. Call inside the write transaction that also
+/// deletes the file and then [`forget`]s the digest.
+pub fn deletable(conn: &mut Conn, digest: &str) -> Result<bool, DbError> {
+    let c: Count = diesel::sql_query(
+        "SELECT COUNT(*) AS n FROM gc_deletions WHERE digest = ? \
+         AND NOT EXISTS (SELECT 1 FROM blobs WHERE digest = ?) \
+         AND NOT EXISTS (SELECT 1 FROM uploads WHERE digest = ?)",
+    )
+    .bind::<Text, _>(digest)
+    .bind::<Text, _>(digest)
+    .bind::<Text, _>(digest)
+    .get_result(conn)?;
+    Ok(c.n > 0)
+}
+
+/// Take a digest off the queue.
+pub fn forget(conn: &mut Conn, digest: &str) -> Result<(), DbError> {
+    diesel::delete(g::gc_deletions.filter(g::digest.eq(digest))).execute(conn)?;
+    Ok(())
+}

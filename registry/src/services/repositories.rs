@@ -1,0 +1,32 @@
+//! Deleting a whole repository (the index's delete workflow, docs/deletion.md).
+
+use super::repo_id;
+use crate::db;
+use crate::error::{Error, Result};
+use crate::state::Registry;
+use crate::storage::layout;
+use pier_shared::RepoName;
+use uuid::Uuid;
+
+/// Delete the repository's metadata in one transaction: links, manifests (their tags and
+/// references), tags and upload sessions. Blob bytes stay for garbage collection; the
+/// files of the repository's upload sessions are deleted after the commit.
+/// NAME_UNKNOWN if the repository does not exist (the index treats that as done).
+pub async fn delete(reg: &Registry, name: &RepoName) -> Result<()> {
+    let name = name.clone();
+    let uploads = reg
+        .db
+        .transaction(move |c| {
+            let id = repo_id(c, &name)?;
+            let uploads = db::uploads::ids_in(c, id)?;
+            db::repositories::delete(c, id)?;
+            Ok::<_, Error>(uploads)
+        })
+        .await?;
+    for id in uploads.iter().filter_map(|u| Uuid::parse_str(u).ok()) {
+        if let Err(e) = reg.storage.delete(&layout::upload(&id)).await {
+            log::warn!("upload {id} of a deleted repository: {e}");
+        }
+    }
+    Ok(())
+}
