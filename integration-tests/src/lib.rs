@@ -14,6 +14,13 @@ pub use pier::Pier;
 pub use server::{Registry, Service};
 pub use tools::{require_tool, run, run_ok};
 
+/// An HTTP Basic `Authorization` header value.
+pub fn basic_auth(user: &str, password: &str) -> String {
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    format!("Basic {encoded}")
+}
+
 /// `sha256:<hex>` of `data`.
 pub fn sha256(data: &[u8]) -> String {
     use sha2::{Digest, Sha256};

@@ -1,6 +1,7 @@
 //! Real clients against the pair (pier-index + pier-registry in token mode): docker login,
 //! skopeo with credentials, anonymous pulls of public and private repositories.
 
+use pier_integration_tests::basic_auth;
 use pier_integration_tests::{require_tool, run, run_ok, sha256, OciLayout, Pier, Platform};
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -178,10 +179,8 @@ fn skopeo_push_pull_with_credentials_and_anonymous_pulls() {
 
 /// A JSON API call on the index with Basic credentials; returns the status.
 fn api(pier: &Pier, method: &str, path: &str, user: &str, pw: &str, body: Option<&str>) -> u16 {
-    let req = ureq::request(method, &pier.index.url(path)).set(
-        "Authorization",
-        &format!("Basic {}", base64(&format!("{user}:{pw}"))),
-    );
+    let req =
+        ureq::request(method, &pier.index.url(path)).set("Authorization", &basic_auth(user, pw));
     let resp = match body {
         Some(b) => req.set("Content-Type", "application/json").send_string(b),
         None => req.call(),
@@ -191,24 +190,6 @@ fn api(pier: &Pier, method: &str, path: &str, user: &str, pw: &str, body: Option
         Err(ureq::Error::Status(code, _)) => code,
         Err(e) => panic!("{e}"),
     }
-}
-
-fn base64(s: &str) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for c in s.as_bytes().chunks(3) {
-        let n = (c[0] as u32) << 16
-            | (*c.get(1).unwrap_or(&0) as u32) << 8
-            | *c.get(2).unwrap_or(&0) as u32;
-        for i in 0..4 {
-            out.push(if i <= c.len() {
-                T[(n >> (18 - 6 * i) & 63) as usize] as char
-            } else {
-                '='
-            });
-        }
-    }
-    out
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! Revocation reaches the registry within the confirmation TTL although the JWT is valid.
 
+use pier_integration_tests::basic_auth;
 use pier_integration_tests::Pier;
 use std::time::Duration;
 
@@ -9,33 +10,11 @@ fn token(pier: &Pier, user: &str, password: &str, scope: &str) -> String {
     let resp = ureq::get(&pier.index.url("/token"))
         .query("service", "pier-registry")
         .query("scope", scope)
-        .set(
-            "Authorization",
-            &format!("Basic {}", base64(&format!("{user}:{password}"))),
-        )
+        .set("Authorization", &basic_auth(user, password))
         .call()
         .expect("token");
     let body: serde_json::Value = serde_json::from_str(&resp.into_string().unwrap()).unwrap();
     body["token"].as_str().unwrap().to_string()
-}
-
-fn base64(s: &str) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let b = s.as_bytes();
-    let mut out = String::new();
-    for c in b.chunks(3) {
-        let n = (c[0] as u32) << 16
-            | (*c.get(1).unwrap_or(&0) as u32) << 8
-            | *c.get(2).unwrap_or(&0) as u32;
-        for i in 0..4 {
-            if i <= c.len() {
-                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 fn status(pier: &Pier, path: &str, token: &str) -> u16 {
@@ -81,7 +60,7 @@ fn revoking_a_refresh_token_revokes_the_access_tokens_issued_from_it() {
     let tmp = tempfile::tempdir().unwrap();
     let pier = Pier::start(tmp.path(), TTL);
     pier.add_user("erin", "erin-pw");
-    let basic = format!("Basic {}", base64("erin:erin-pw"));
+    let basic = basic_auth("erin", "erin-pw");
     let login: serde_json::Value = serde_json::from_str(
         &ureq::get(&pier.index.url("/token"))
             .query("service", "pier-registry")

@@ -3,6 +3,7 @@
 //! are refused, shared layers survive, `pier-registry gc` frees the unshared bytes on disk,
 //! and a deletion made while the registry is down finishes once it is back.
 
+use pier_integration_tests::basic_auth;
 use pier_integration_tests::image::pseudo_random;
 use pier_integration_tests::{require_tool, run_ok, OciLayout, Pier};
 use serde_json::{json, Value};
@@ -12,27 +13,8 @@ use std::time::{Duration, Instant};
 const USER: &str = "alice";
 const PASSWORD: &str = "alice-pw";
 
-fn base64(s: &str) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let b = s.as_bytes();
-    let mut out = String::new();
-    for c in b.chunks(3) {
-        let n = (c[0] as u32) << 16
-            | (*c.get(1).unwrap_or(&0) as u32) << 8
-            | *c.get(2).unwrap_or(&0) as u32;
-        for i in 0..4 {
-            if i <= c.len() {
-                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 fn basic() -> String {
-    format!("Basic {}", base64(&format!("{USER}:{PASSWORD}")))
+    basic_auth(USER, PASSWORD)
 }
 
 fn token(pier: &Pier, scope: &str) -> String {

@@ -52,25 +52,6 @@ fn parse() -> Args {
     a
 }
 
-fn basic(user: &str, password: &str) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let s = format!("{user}:{password}");
-    let mut out = String::from("Basic ");
-    for c in s.as_bytes().chunks(3) {
-        let n = (c[0] as u32) << 16
-            | (*c.get(1).unwrap_or(&0) as u32) << 8
-            | *c.get(2).unwrap_or(&0) as u32;
-        for i in 0..4 {
-            out.push(if i <= c.len() {
-                T[(n >> (18 - 6 * i) & 63) as usize] as char
-            } else {
-                '='
-            });
-        }
-    }
-    out
-}
-
 fn one(agent: &ureq::Agent, a: &Args, auth: &str) -> bool {
     let r = match &a.refresh {
         Some(t) => agent.post(&a.url).send_form(&[
@@ -104,7 +85,7 @@ fn one(agent: &ureq::Agent, a: &Args, auth: &str) -> bool {
 
 fn main() {
     let a = parse();
-    let auth = basic(&a.user, &a.password);
+    let auth = pier_integration_tests::basic_auth(&a.user, &a.password);
     let deadline = Instant::now() + Duration::from_secs(a.seconds);
     let results: Vec<(Vec<Duration>, u64)> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..a.concurrency)
