@@ -33,23 +33,6 @@ pub fn app(
         .default_service(web::to(routes::not_found))
 }
 
-/// Load a rustls server config from PEM files.
-fn tls_config(cert: &str, key: &str) -> Result<rustls::ServerConfig, String> {
-    let read = |p: &str| std::fs::read(p).map_err(|e| format!("{p}: {e}"));
-    let certs = rustls_pemfile::certs(&mut read(cert)?.as_slice())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("{cert}: {e}"))?;
-    let key = rustls_pemfile::private_key(&mut read(key)?.as_slice())
-        .map_err(|e| format!("{key}: {e}"))?
-        .ok_or_else(|| format!("{key}: no private key found"))?;
-    rustls::ServerConfig::builder_with_provider(rustls::crypto::ring::default_provider().into())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .map_err(|e| format!("TLS certificate/key: {e}"))
-}
-
 /// Open the index, create `admin` on first start (printing a generated password once, to
 /// standard output), bind the configured address; returns the server (not yet awaited)
 /// and the bound address. Must run inside an actix system (it starts the audit flusher).
@@ -68,7 +51,7 @@ pub fn bind(config: IndexConfig) -> Result<(actix_web::dev::Server, std::net::So
     }
     let tls = !http.tls_certificate.is_empty();
     let server = if tls {
-        let tls = tls_config(&http.tls_certificate, &http.tls_key)?;
+        let tls = pier_shared::tls::server_config(&http.tls_certificate, &http.tls_key)?;
         server.bind_rustls_0_23(&http.listen, tls)
     } else {
         server.bind(&http.listen)

@@ -29,23 +29,6 @@ pub fn app(
         .default_service(web::to(routes::not_found))
 }
 
-/// Load a rustls server config from PEM files.
-fn tls_config(cert: &str, key: &str) -> Result<rustls::ServerConfig, String> {
-    let read = |p: &str| std::fs::read(p).map_err(|e| format!("{p}: {e}"));
-    let certs = rustls_pemfile::certs(&mut read(cert)?.as_slice())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("{cert}: {e}"))?;
-    let key = rustls_pemfile::private_key(&mut read(key)?.as_slice())
-        .map_err(|e| format!("{key}: {e}"))?
-        .ok_or_else(|| format!("{key}: no private key found"))?;
-    rustls::ServerConfig::builder_with_provider(rustls::crypto::ring::default_provider().into())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .map_err(|e| format!("TLS certificate/key: {e}"))
-}
-
 /// Bind the configured address; returns the server (not yet awaited) and the bound address.
 pub fn bind(
     config: RegistryConfig,
@@ -66,7 +49,7 @@ pub fn bind(
     let server = if http.tls_certificate.is_empty() {
         server.bind(&http.listen)
     } else {
-        let tls = tls_config(&http.tls_certificate, &http.tls_key)?;
+        let tls = pier_shared::tls::server_config(&http.tls_certificate, &http.tls_key)?;
         server.bind_rustls_0_23(&http.listen, tls)
     }
     .map_err(|e| format!("cannot listen on {}: {e}", http.listen))?;

@@ -12,6 +12,7 @@ pub mod name;
 pub mod oci_error;
 pub mod scope;
 pub mod sqlite;
+pub mod tls;
 pub mod token;
 
 pub use digest::{Algorithm, Digest, DigestError, Hasher};
