@@ -12,7 +12,7 @@ pub mod tools;
 pub use image::{OciLayout, Platform};
 pub use pier::Pier;
 pub use server::{Registry, Service};
-pub use tools::{require_tool, run, run_ok};
+pub use tools::{manifest_digest, require_tool, run, run_ok};
 
 /// An HTTP Basic `Authorization` header value.
 pub fn basic_auth(user: &str, password: &str) -> String {

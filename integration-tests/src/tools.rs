@@ -33,3 +33,17 @@ pub fn run_ok(program: &str, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// `skopeo inspect --raw` of `image` over plain HTTP, with `user:password` credentials or
+/// none: the sha256 digest of the manifest bytes it got, or `None` if it got none.
+pub fn manifest_digest(image: &str, creds: Option<&str>) -> Option<String> {
+    require_tool("skopeo");
+    let mut args = vec!["inspect", "--raw", "--tls-verify=false"];
+    match creds {
+        Some(c) => args.extend(["--creds", c]),
+        None => args.push("--no-creds"),
+    }
+    args.push(image);
+    let out = run("skopeo", &args);
+    out.status.success().then(|| crate::sha256(&out.stdout))
+}

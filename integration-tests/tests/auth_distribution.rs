@@ -1,7 +1,7 @@
 //! The reference registry (Debian's docker-registry, distribution 2.8) configured with
 //! `auth.token` pointing at pier-index accepts Pier's tokens.
 
-use pier_integration_tests::{require_tool, run, run_ok, sha256, OciLayout, Pier, Platform};
+use pier_integration_tests::{manifest_digest, require_tool, run, OciLayout, Pier, Platform};
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -87,28 +87,10 @@ fn distribution_accepts_pier_tokens() {
         String::from_utf8_lossy(&pushed.stderr),
         std::fs::read_to_string(tmp.path().join("distribution.log")).unwrap_or_default()
     );
-    let raw = run_ok(
-        "skopeo",
-        &[
-            "inspect",
-            "--raw",
-            "--tls-verify=false",
-            "--creds",
-            "alice:alice-pw",
-            &dest,
-        ],
+    assert_eq!(
+        manifest_digest(&dest, Some("alice:alice-pw")).as_deref(),
+        image["digest"].as_str()
     );
-    assert_eq!(sha256(raw.as_bytes()), image["digest"].as_str().unwrap());
     // Without credentials distribution refuses: the token must come from Pier.
-    let anon = run(
-        "skopeo",
-        &[
-            "inspect",
-            "--raw",
-            "--tls-verify=false",
-            "--no-creds",
-            &dest,
-        ],
-    );
-    assert!(!anon.status.success());
+    assert!(manifest_digest(&dest, None).is_none());
 }
