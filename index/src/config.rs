@@ -21,6 +21,38 @@ pub struct IndexConfig {
     pub registry: RegistryLinkConfig,
     pub admin: AdminConfig,
     pub passwords: PasswordConfig,
+    pub v1: V1Config,
+}
+
+/// `[v1]`: the legacy Docker v1 index protocol (docs/legacy-v1.md).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct V1Config {
+    /// Serve `/v1/…` at all.
+    pub enabled: bool,
+    /// `X-Docker-Endpoints`: the registries (`host:port`) clients are sent to. Empty: the
+    /// host and port of `registry.url`.
+    pub endpoints: Vec<String>,
+    /// Lifetime of a v1 token (it is also used up by its first confirmation).
+    pub token_lifetime_seconds: u64,
+    /// `POST /v1/users/` creates accounts (else it answers "Username or email already
+    /// exists", which makes old clients fall back to a login check).
+    pub registration: bool,
+    /// After a v1 DELETE, how long the index waits for the client's second DELETE before
+    /// its own deletion job clears the repository at the registry.
+    pub delete_grace_seconds: u64,
+}
+
+impl Default for V1Config {
+    fn default() -> Self {
+        V1Config {
+            enabled: true,
+            endpoints: Vec::new(),
+            token_lifetime_seconds: 600,
+            registration: false,
+            delete_grace_seconds: 300,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -189,6 +221,17 @@ impl IndexConfig {
         }
         if !(4..=31).contains(&self.passwords.bcrypt_cost) {
             return Err(Invalid("passwords.bcrypt_cost must be in 4..=31".into()));
+        }
+        if self.v1.token_lifetime_seconds == 0 {
+            return Err(Invalid("v1.token_lifetime_seconds must be positive".into()));
+        }
+        if self
+            .v1
+            .endpoints
+            .iter()
+            .any(|e| e.contains(['/', ',', ' ']))
+        {
+            return Err(Invalid("v1.endpoints are host:port values".into()));
         }
         let url = &self.http.public_url;
         if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {

@@ -14,6 +14,7 @@ pub mod scope;
 pub mod sqlite;
 pub mod tls;
 pub mod token;
+pub mod v1;
 
 pub use digest::{Algorithm, Digest, DigestError, Hasher};
 pub use name::{NameError, Reference, RepoName, Tag};

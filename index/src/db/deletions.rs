@@ -28,6 +28,34 @@ pub fn insert(conn: &mut Conn, id: &str, name: &str, now: i64) -> Result<(), DbE
     Ok(())
 }
 
+/// A job first due at `next` (v1 deletes: the client deletes at the registry first).
+pub fn insert_at(
+    conn: &mut Conn,
+    id: &str,
+    name: &str,
+    now: i64,
+    next: i64,
+) -> Result<(), DbError> {
+    diesel::insert_into(d::repository_deletions)
+        .values((
+            d::id.eq(id),
+            d::name.eq(name),
+            d::requested_at.eq(now),
+            d::next_attempt_at.eq(next),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Make the pending jobs for `name` due at `now`; returns how many there are.
+pub fn due_now_for(conn: &mut Conn, name: &str, now: i64) -> Result<usize, DbError> {
+    Ok(
+        diesel::update(d::repository_deletions.filter(d::name.eq(name)))
+            .set(d::next_attempt_at.eq(now))
+            .execute(conn)?,
+    )
+}
+
 pub fn find(conn: &mut Conn, id: &str) -> Result<Option<Deletion>, DbError> {
     Ok(d::repository_deletions
         .filter(d::id.eq(id))

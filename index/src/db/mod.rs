@@ -14,6 +14,7 @@ pub mod repositories;
 pub mod schema;
 pub mod teams;
 pub mod users;
+pub mod v1;
 
 use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 use pier_shared::sqlite::Durability;

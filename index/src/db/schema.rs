@@ -108,3 +108,26 @@ diesel::table! {
         last_error -> Nullable<Text>,
     }
 }
+
+diesel::table! {
+    v1_tokens (id) {
+        id -> Text,
+        secret_hash -> Text,
+        user_id -> Nullable<BigInt>,
+        repository -> Text,
+        access -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    v1_images (repository_id, image_id) {
+        repository_id -> BigInt,
+        image_id -> Text,
+        position -> BigInt,
+        tag -> Nullable<Text>,
+        checksum -> Nullable<Text>,
+    }
+}

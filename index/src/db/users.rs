@@ -75,3 +75,11 @@ pub fn set_password_hash(conn: &mut Conn, name: &str, hash: &str) -> Result<bool
         .execute(conn)?;
     Ok(n > 0)
 }
+
+/// Returns whether the user exists.
+pub fn set_email(conn: &mut Conn, name: &str, email: &str) -> Result<bool, DbError> {
+    let n = diesel::update(u::users.filter(u::name.eq(name)))
+        .set(u::email.eq(email))
+        .execute(conn)?;
+    Ok(n > 0)
+}

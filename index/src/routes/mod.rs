@@ -7,6 +7,7 @@ pub mod auth;
 pub mod introspect;
 pub mod keys;
 pub mod token;
+pub mod v1;
 pub mod v2;
 
 use crate::error::problem;
@@ -99,6 +100,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     for r in ROUTES {
         (r.register)(cfg);
     }
+    v1::configure(cfg);
 }
 
 /// The slug of the problem answered for a path no route serves.

@@ -13,3 +13,4 @@ pub mod repositories;
 pub mod sessions;
 pub mod tokens;
 pub mod users;
+pub mod v1;

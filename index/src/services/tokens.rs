@@ -79,7 +79,11 @@ pub async fn redeem_refresh_token(index: &Index, token: &str) -> Result<(Subject
 
 /// Create the repositories push was granted on (admins may push to a namespace nobody
 /// has yet: it becomes an organization they own).
-fn allocate(conn: &mut Conn, subject: &Subject, names: &[pier_shared::RepoName]) -> Result<()> {
+pub(crate) fn allocate(
+    conn: &mut Conn,
+    subject: &Subject,
+    names: &[pier_shared::RepoName],
+) -> Result<()> {
     for name in names {
         let ns = match namespaces::find(conn, name.namespace())? {
             Some(ns) => ns,

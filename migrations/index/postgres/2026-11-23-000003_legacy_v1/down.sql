@@ -1,0 +1,2 @@
+DROP TABLE v1_images;
+DROP TABLE v1_tokens;
