@@ -8,6 +8,7 @@ pub mod image;
 pub mod pier;
 pub mod server;
 pub mod tools;
+pub mod v1;
 
 pub use image::{OciLayout, Platform};
 pub use pier::Pier;

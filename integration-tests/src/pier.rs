@@ -88,6 +88,8 @@ impl Pier {
                 INTROSPECTION_SECRET,
             ),
             ("PIER_REGISTRY_AUTH_CONFIRM_TTL_SECONDS", &ttl),
+            // The legacy v1 protocol: the registry checks v1 tokens with the index.
+            ("PIER_REGISTRY_V1_INDEX_URL", &base),
         ];
         if let Some(l) = &listen {
             extra.push(("PIER_REGISTRY_HTTP_LISTEN", l));
@@ -174,6 +176,11 @@ impl Pier {
             .expect("certificate")
             .into_string()
             .unwrap()
+    }
+
+    /// The registry's data directory (storage, metadata).
+    pub fn registry_data_path(&self) -> PathBuf {
+        self.registry_data.clone()
     }
 
     pub fn index_dir(&self) -> PathBuf {

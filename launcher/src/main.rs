@@ -114,6 +114,10 @@ fn main() {
             auth.introspection_url = format!("{internal}/introspect");
             auth.introspection_secret = pier_shared::config::Secret::new(secret);
         }
+        if registry.v1.index_url.is_empty() {
+            // The legacy v1 protocol: the registry checks v1 tokens with the index.
+            registry.v1.index_url = internal.clone();
+        }
         registry.validate().map_err(|e| e.to_string())?;
         let (registry_server, registry_addr) = pier_registry::server::bind(registry)?;
         println!("Pier is up.");

@@ -16,6 +16,31 @@ pub struct RegistryConfig {
     pub uploads: UploadsConfig,
     pub auth: AuthConfig,
     pub gc: GcConfig,
+    pub v1: V1Config,
+}
+
+/// `[v1]`: the legacy Docker v1 registry protocol (docs/legacy-v1.md).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct V1Config {
+    /// The index that issues v1 tokens and confirms them (`http://127.0.0.1:5001`).
+    /// Empty: `/v1` is not served.
+    pub index_url: String,
+    /// How long the session cookie granted after a confirmed token lasts (the rest of
+    /// one pull or push).
+    pub session_seconds: u64,
+    /// Most sessions held at once (expired ones are dropped first).
+    pub max_sessions: usize,
+}
+
+impl Default for V1Config {
+    fn default() -> Self {
+        V1Config {
+            index_url: String::new(),
+            session_seconds: 3600,
+            max_sessions: 10_000,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -304,6 +329,17 @@ impl RegistryConfig {
         }
         if self.limits.max_page_size == 0 || self.limits.catalog_default_page_size == 0 {
             return Err(Invalid("page sizes must be positive".into()));
+        }
+        let v1 = &self.v1.index_url;
+        if !(v1.is_empty() || v1.starts_with("http://") || v1.starts_with("https://")) {
+            return Err(Invalid(
+                "v1.index_url must be an http:// or https:// URL".into(),
+            ));
+        }
+        if self.v1.session_seconds == 0 || self.v1.max_sessions == 0 {
+            return Err(Invalid(
+                "v1.session_seconds and v1.max_sessions must be positive".into(),
+            ));
         }
         self.auth.validate().map_err(Invalid)
     }

@@ -13,6 +13,8 @@ pub struct Registry {
     pub storage: Arc<dyn Storage>,
     pub config: Arc<RegistryConfig>,
     pub auth: Arc<Gate>,
+    /// The legacy v1 protocol's link to the index and its sessions.
+    pub v1: Arc<crate::services::v1::V1State>,
 }
 
 impl Registry {
@@ -23,7 +25,13 @@ impl Registry {
         let db = crate::db::open(&config.database.url).map_err(|e| e.to_string())?;
         let storage = crate::storage::fs::FsStorage::new(&config.storage.root)
             .map_err(|e| format!("storage root {}: {e}", config.storage.root.display()))?;
+        let v1 = crate::services::v1::V1State::new(
+            &config.v1,
+            std::time::Duration::from_secs(config.auth.index_timeout_seconds.max(1)),
+            &config.auth.ca_certificate,
+        )?;
         Ok(Registry {
+            v1: Arc::new(v1),
             db,
             storage: Arc::new(storage),
             config: Arc::new(config),

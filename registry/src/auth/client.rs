@@ -162,4 +162,35 @@ impl IndexClient {
                 reason: e.to_string(),
             })
     }
+
+    /// A legacy v1 token check (`GET …/images` or `PUT …/auth` at the index) with the
+    /// client's `Authorization` header as given: the status and the body.
+    pub async fn v1_check(
+        &self,
+        method: awc::http::Method,
+        url: &str,
+        authorization: &str,
+    ) -> Result<(u16, bytes::Bytes), IndexError> {
+        let unreachable = |e: &dyn std::fmt::Display| IndexError::Unreachable {
+            url: url.into(),
+            reason: e.to_string(),
+        };
+        let mut res = self
+            .client()
+            .request(method, url)
+            .insert_header(("Authorization", authorization))
+            .insert_header(("Accept", "application/json"))
+            .send()
+            .await
+            .map_err(|e| unreachable(&e))?;
+        let body = res
+            .body()
+            .limit(MAX_BODY)
+            .await
+            .map_err(|e| IndexError::Body {
+                url: url.into(),
+                reason: e.to_string(),
+            })?;
+        Ok((res.status().as_u16(), body))
+    }
 }

@@ -2,7 +2,7 @@
 //! unused links, marking unreferenced blobs, and the pending file deletes (`gc_deletions`).
 //!
 //! A blob is *unreferenced* when no repository links it, no manifest references it and no
-//! finishing upload claims it ([`UNREFERENCED`]). The caller runs [`mark`] and the
+//! finishing upload claims it, and no legacy v1 image has it as its layer ([`UNREFERENCED`]). The caller runs [`mark`] and the
 //! other steps inside one write transaction; see docs/deletion.md for why that, and the
 //! per-file transaction of [`deletable`], make the push/GC race harmless.
 
@@ -15,7 +15,8 @@ use diesel::sql_types::{BigInt, Text};
 const UNREFERENCED: &str =
     "NOT EXISTS (SELECT 1 FROM repository_blobs rb WHERE rb.digest = b.digest) \
      AND NOT EXISTS (SELECT 1 FROM manifest_references mr WHERE mr.digest = b.digest) \
-     AND NOT EXISTS (SELECT 1 FROM uploads u WHERE u.digest = b.digest)";
+     AND NOT EXISTS (SELECT 1 FROM uploads u WHERE u.digest = b.digest) \
+     AND NOT EXISTS (SELECT 1 FROM v1_images v WHERE v.layer_digest = b.digest)";
 
 #[derive(QueryableByName, Debug, Clone)]
 struct Count {

@@ -12,6 +12,7 @@ pub mod repositories;
 pub mod schema;
 pub mod tags;
 pub mod uploads;
+pub mod v1;
 
 use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 use pier_shared::sqlite::Durability;

@@ -96,3 +96,32 @@ diesel::allow_tables_to_appear_in_same_query!(
     tags,
     uploads,
 );
+
+diesel::table! {
+    v1_images (id) {
+        id -> Text,
+        json -> Binary,
+        parent -> Nullable<Text>,
+        layer_digest -> Nullable<Text>,
+        size -> Nullable<BigInt>,
+        checksum -> Nullable<Text>,
+        complete -> Bool,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    v1_repository_images (repository_id, image_id) {
+        repository_id -> BigInt,
+        image_id -> Text,
+    }
+}
+
+diesel::table! {
+    v1_tags (repository_id, name) {
+        repository_id -> BigInt,
+        name -> Text,
+        image_id -> Text,
+        updated_at -> BigInt,
+    }
+}

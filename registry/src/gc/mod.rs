@@ -88,6 +88,8 @@ pub async fn run(reg: &Registry, dry_run: bool) -> Result<Report> {
                     manifests = db::gc::delete_untagged(c, before)?;
                     links = db::gc::delete_unused_links(c, before)?;
                 }
+                // v1 images of deleted repositories, so that their layers can go.
+                db::v1::delete_orphans(c)?;
                 let marked = db::gc::mark(c, now, ago(now, cfg.grace_seconds))?.len();
                 let mut pending = db::gc::pending(c)?;
                 if dry_run {

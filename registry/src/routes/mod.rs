@@ -17,6 +17,7 @@ mod referrers;
 mod repository;
 mod tags;
 mod uploads;
+mod v1;
 
 use crate::auth;
 use crate::error::{Error, Result};
@@ -28,8 +29,9 @@ use pier_shared::{ErrorCode, OciError};
 
 pub use headers::API_VERSION_HEADER;
 
-/// Register the `/v2` API and Pier's own `/pier/v1` endpoints.
+/// Register the `/v2` API, Pier's own `/pier/v1` endpoints and the legacy `/v1` protocol.
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    v1::configure(cfg);
     cfg.service(web::resource(["/v2", "/v2/{tail:.*}"]).to(dispatch));
     cfg.service(
         web::resource(repository::PATH)

@@ -10,6 +10,7 @@ pub mod listing;
 pub mod manifests;
 pub mod repositories;
 pub mod uploads;
+pub mod v1;
 
 use crate::db::{self, Conn};
 use crate::error::{Error, Result};

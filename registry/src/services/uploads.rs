@@ -404,3 +404,18 @@ pub async fn upload_whole(
     }
     result
 }
+
+/// The digest of the bytes received so far (from the session's saved hash state): for
+/// uploads whose digest the client does not name (legacy v1 layers).
+pub async fn digest_so_far(reg: &Registry, name: &RepoName, id: &Uuid) -> Result<Digest> {
+    let (name, sid) = (name.clone(), id.to_string());
+    let up = reg
+        .db
+        .run(move |c| {
+            let repo = repo_id(c, &name)?;
+            Ok::<_, Error>(db::uploads::get(c, repo, &sid)?)
+        })
+        .await?
+        .ok_or_else(|| unknown_upload(id))?;
+    Ok(hasher_for(reg, &up, id).await?.finish())
+}

@@ -111,11 +111,13 @@ pub fn presented(req: &HttpRequest) -> V1Result<Presented> {
     Ok(Presented::Basic(user.into(), password.into()))
 }
 
-/// The user of Basic credentials, if any (a token or a bad header is a 401).
+/// The user of Basic credentials, if any. A cached v1 token an anonymous client sends
+/// along with `X-Docker-Token: true` counts as anonymous; otherwise a token is a 401.
 pub async fn basic_subject(index: &Index, req: &HttpRequest) -> V1Result<Option<Subject>> {
     match presented(req)? {
         Presented::None => Ok(None),
         Presented::Basic(u, p) => Ok(Some(tokens::authenticate(index, &u, &p).await?)),
+        Presented::Token(_) if wants_token(req) => Ok(None),
         Presented::Token(_) => Err(Error::Unauthenticated.into()),
     }
 }

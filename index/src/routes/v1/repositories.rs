@@ -124,9 +124,13 @@ fn image_list(images: &[v1repo::V1Image]) -> Vec<serde_json::Value> {
 }
 
 async fn get_images(index: &Index, req: &HttpRequest, repo: &RepoName) -> V1Result<HttpResponse> {
+    // The registry's check carries a token and no `X-Docker-Token: true`; a client may
+    // send its cached token along with `X-Docker-Token: true`, asking for a new one.
     if let Presented::Token(token) = presented(req)? {
-        let images = v1repo::confirm_images(index, &token, repo).await?;
-        return Ok(json(StatusCode::OK, &image_list(&images)));
+        if !wants_token(req) {
+            let images = v1repo::confirm_images(index, &token, repo).await?;
+            return Ok(json(StatusCode::OK, &image_list(&images)));
+        }
     }
     let subject = basic_subject(index, req).await?;
     let (images, token) = v1repo::pull(index, subject, repo, wants_token(req)).await?;
