@@ -20,3 +20,4 @@ mod referrers;
 mod repository_delete;
 mod tags_catalog;
 mod uploads;
+mod v1_gc;
