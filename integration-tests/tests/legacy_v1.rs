@@ -464,3 +464,70 @@ fn index_accounts_namespaces_and_lists() {
         400,
     );
 }
+
+fn engine_available() -> bool {
+    if std::env::var("PIER_TEST_NO_DOCKER").as_deref() == Ok("1") {
+        eprintln!("PIER_TEST_NO_DOCKER=1: docker engine test skipped on request");
+        return false;
+    }
+    pier_integration_tests::require_tool("docker");
+    let info = pier_integration_tests::run("docker", &["info", "--format", "{{.ServerVersion}}"]);
+    assert!(
+        info.status.success(),
+        "no docker engine is reachable ({}); start one or set PIER_TEST_NO_DOCKER=1",
+        String::from_utf8_lossy(&info.stderr).trim()
+    );
+    true
+}
+
+/// `docker search <index-host>/<term>`: the engine pings the index's `/v1/_ping` and asks
+/// `/v1/search?q=<term>&n=25`; it decodes and prints what the index answers.
+#[test]
+fn docker_search_through_the_engine() {
+    if !engine_available() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let pier = pier_with_alice(tmp.path());
+    let index = format!("http://{}", pier.index.addr);
+    let imgs = chain(6, &[10]);
+    let list = serde_json::to_vec(&serde_json::json!([{"id": imgs[0].id}])).unwrap();
+    let mut a = alice(&pier);
+    for name in [
+        "alice/searchable-one",
+        "alice/searchable-two",
+        "alice/other",
+    ] {
+        let r = a.index_call("PUT", &format!("/v1/repositories/{name}/"), Some(&list));
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    pier.index_cli(
+        &["repo", "visibility", "alice/searchable-one", "public"],
+        None,
+    );
+    let term = format!("{}/searchable", pier.index.addr);
+    let out = pier_integration_tests::run(
+        "docker",
+        &[
+            "search",
+            "--no-trunc",
+            "--format",
+            "{{.Name}}|{{.StarCount}}|{{.IsOfficial}}",
+            &term,
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "docker search failed: {}\nindex log:\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        pier.index.log()
+    );
+    // Anonymous (no docker login for this index): only the public repository.
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines, ["alice/searchable-one|0|"], "{stdout}");
+    assert!(
+        pier.index.log().contains("/v1/search"),
+        "the engine did not ask the index"
+    );
+}
