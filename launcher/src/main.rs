@@ -6,6 +6,7 @@
 //! index (kept in the data directory). On first start the index prints the `admin` password.
 
 mod secret;
+mod walkthrough;
 
 use clap::{Parser, Subcommand};
 use pier_index::IndexConfig;
@@ -44,6 +45,10 @@ enum Command {
         #[arg(long)]
         index_config: Option<PathBuf>,
     },
+    /// Perform a pull, push or delete against running services as a client would, and
+    /// print every step of the token flow, including the registry's confirmations with
+    /// the index (docs/token-flow.md).
+    Walkthrough(walkthrough::WalkthroughArgs),
 }
 
 fn fail(msg: String) -> ! {
@@ -53,13 +58,23 @@ fn fail(msg: String) -> ! {
 
 fn main() {
     env_logger::Builder::from_env(env_logger::Env::new().filter_or("PIER_LOG", "info")).init();
-    let Command::Up {
-        data_dir,
-        registry_listen,
-        index_listen,
-        registry_config,
-        index_config,
-    } = Cli::parse().command;
+    let (data_dir, registry_listen, index_listen, registry_config, index_config) =
+        match Cli::parse().command {
+            Command::Walkthrough(args) => return walkthrough::run(args),
+            Command::Up {
+                data_dir,
+                registry_listen,
+                index_listen,
+                registry_config,
+                index_config,
+            } => (
+                data_dir,
+                registry_listen,
+                index_listen,
+                registry_config,
+                index_config,
+            ),
+        };
 
     let secret = secret::load_or_create(&data_dir.join("registry-introspection.secret"))
         .unwrap_or_else(|e| fail(format!("introspection secret: {e}")));

@@ -181,3 +181,20 @@ pub fn flow_events(conn: &mut Conn, jti: &str) -> Result<Vec<super::audit::Event
         .select(super::audit::Event::as_select())
         .load(conn)?)
 }
+
+/// The newest `limit` audit events about `target`, oldest first.
+pub fn target_events(
+    conn: &mut Conn,
+    target: &str,
+    limit: i64,
+) -> Result<Vec<super::audit::Event>, DbError> {
+    use super::schema::audit_events::dsl as a;
+    let mut events: Vec<super::audit::Event> = a::audit_events
+        .filter(a::target.eq(target))
+        .order(a::id.desc())
+        .limit(limit)
+        .select(super::audit::Event::as_select())
+        .load(conn)?;
+    events.reverse();
+    Ok(events)
+}

@@ -39,6 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/users/{name}/", web::put().to(users::update))
             .route("/search", web::get().to(search::search))
             .route("/_pier/flow/{jti}", web::get().to(flow::get))
+            .route("/_pier/events", web::get().to(flow::events))
             .route(
                 "/repositories/{tail:.*}",
                 web::route().to(repositories::dispatch),
