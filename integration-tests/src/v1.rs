@@ -104,6 +104,9 @@ pub fn chain(seed: u64, layers: &[usize]) -> Vec<Image> {
     out
 }
 
+/// What a pull got for one image: id, json, layer.
+pub type Pulled = (String, Vec<u8>, Vec<u8>);
+
 /// A v1 client session with one index: credentials, the current token and the cookies
 /// the registry set (as the daemon's cookie jar keeps them).
 pub struct Client {
@@ -249,7 +252,7 @@ impl Client {
         &mut self,
         repo: &str,
         tag: &str,
-    ) -> Result<Vec<(String, Vec<u8>, Vec<u8>)>, Reply> {
+    ) -> Result<Vec<Pulled>, Reply> {
         let r = self.index_call("GET", &format!("/v1/repositories/{repo}/images"), None);
         if r.status != 200 {
             return Err(r);

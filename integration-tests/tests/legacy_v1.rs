@@ -55,7 +55,7 @@ fn push_pull_delete_workflows() {
     // Push: index allocates and hands out a write token; the registry confirms it.
     let mut pusher = alice(&pier);
     pusher.push("alice/app", &images, "latest");
-    assert_eq!(pusher.endpoints, [pier.registry.addr.clone()]);
+    assert_eq!(pusher.endpoints, std::slice::from_ref(&pier.registry.addr));
     let write = pusher.token.clone().unwrap();
     assert!(
         write.contains(r#"repository="alice/app",access=write"#),
