@@ -248,11 +248,7 @@ impl Client {
 
     /// The v1 pull of `repo:tag`: `(image id, json, layer)` from the base up, or the
     /// status of the first refusal.
-    pub fn pull(
-        &mut self,
-        repo: &str,
-        tag: &str,
-    ) -> Result<Vec<Pulled>, Reply> {
+    pub fn pull(&mut self, repo: &str, tag: &str) -> Result<Vec<Pulled>, Reply> {
         let r = self.index_call("GET", &format!("/v1/repositories/{repo}/images"), None);
         if r.status != 200 {
             return Err(r);
@@ -286,4 +282,26 @@ impl Client {
         }
         Ok(out)
     }
+}
+
+/// Index and registry linked in token mode, with users `alice` and `bob`.
+pub fn start_with_users(dir: &std::path::Path) -> crate::Pier {
+    let pier = crate::Pier::start_linked(dir, 0);
+    pier.add_user("alice", "alice-password");
+    pier.add_user("bob", "bob-password");
+    pier
+}
+
+/// A v1 client logged in as `alice`.
+pub fn alice(pier: &crate::Pier) -> Client {
+    Client::new(
+        &format!("http://{}", pier.index.addr),
+        Some(crate::basic_auth("alice", "alice-password")),
+    )
+}
+
+/// A v1 error: `status` and a `{"error": "…"}` body.
+pub fn assert_error(r: &Reply, status: u16) {
+    assert_eq!(r.status, status, "{}", r.text());
+    assert!(r.json()["error"].is_string(), "{}", r.text());
 }

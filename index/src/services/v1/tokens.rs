@@ -44,6 +44,8 @@ pub fn create(
     };
     let now = db::now();
     let lifetime = i64::try_from(index.config.v1.token_lifetime_seconds).unwrap_or(i64::MAX);
+    // Rows of tokens expired for a day are of no use any more (the audit log keeps the flow).
+    v1::purge_tokens(conn, now.saturating_sub(86_400))?;
     v1::insert_token(
         conn,
         &v1::V1Token {
