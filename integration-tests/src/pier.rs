@@ -60,9 +60,32 @@ impl Pier {
         Self::start_inner(dir, ttl, Some(port))
     }
 
+    /// As [`Pier::start_linked`], with extra `PIER_INDEX_*` variables for the index.
+    pub fn start_linked_with(dir: &Path, ttl: u32, index_extra: &[(&str, &str)]) -> Pier {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        Self::start_full(dir, ttl, Some(port), index_extra)
+    }
+
     fn start_inner(dir: &Path, ttl: u32, registry_port: Option<u16>) -> Pier {
+        Self::start_full(dir, ttl, registry_port, &[])
+    }
+
+    fn start_full(
+        dir: &Path,
+        ttl: u32,
+        registry_port: Option<u16>,
+        index_extra: &[(&str, &str)],
+    ) -> Pier {
         let index_data = dir.join("index");
         let mut env = index_env(&index_data);
+        env.extend(
+            index_extra
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
         let listen = registry_port.map(|p| format!("127.0.0.1:{p}"));
         if let Some(l) = &listen {
             env.push(("PIER_INDEX_REGISTRY_URL".into(), format!("http://{l}")));

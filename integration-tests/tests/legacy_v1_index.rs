@@ -194,3 +194,102 @@ fn docker_search_through_the_engine() {
         "the engine did not ask the index"
     );
 }
+
+/// With `v1.registration` on, `POST /v1/users/` creates accounts; with a 1-second token
+/// lifetime, a token not used in time is refused, and the index records why.
+#[test]
+fn registration_and_token_expiry() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pier = pier_integration_tests::Pier::start_linked_with(
+        tmp.path(),
+        0,
+        &[
+            ("PIER_INDEX_V1_REGISTRATION", "true"),
+            ("PIER_INDEX_V1_TOKEN_LIFETIME_SECONDS", "1"),
+        ],
+    );
+    let index = format!("http://{}", pier.index.addr);
+    let users = format!("{index}/v1/users/");
+    let json = [("Content-Type", "application/json")];
+    let body = br#"{"username":"carol","password":"secret1","email":"c@example.com"}"#;
+    let r = call("POST", &users, &json, Some(body));
+    assert_eq!((r.status, r.text().as_str()), (201, "\"User Created\""));
+    let r = call("POST", &users, &json, Some(body));
+    assert_eq!(
+        (r.status, r.text().as_str()),
+        (400, "\"Username or email already exists\"")
+    );
+    assert_v1_error(
+        &call(
+            "POST",
+            &users,
+            &json,
+            Some(br#"{"username":"Bad Name","password":"secret1"}"#),
+        ),
+        400,
+    );
+    assert_v1_error(&call("POST", &users, &json, Some(b"not json")), 400);
+    let carol = basic_auth("carol", "secret1");
+    assert_eq!(
+        call("GET", &users, &[("Authorization", &carol)], None).status,
+        200
+    );
+    // Carol changes her password; the old one no longer works.
+    let change = br#"{"password":"secret2"}"#;
+    let r = call(
+        "PUT",
+        &format!("{index}/v1/users/carol/"),
+        &[("Authorization", &carol)],
+        Some(change),
+    );
+    assert_eq!(r.status, 204, "{}", r.text());
+    assert_v1_error(
+        &call("GET", &users, &[("Authorization", &carol)], None),
+        401,
+    );
+
+    // Her namespace is hers: push allocates; a token left unused past its lifetime fails.
+    let mut c = Client::new(&index, Some(basic_auth("carol", "secret2")));
+    let imgs = chain(7, &[10]);
+    let list = serde_json::to_vec(&serde_json::json!([{"id": imgs[0].id}])).unwrap();
+    assert_eq!(
+        c.index_call("PUT", "/v1/repositories/carol/app/", Some(&list))
+            .status,
+        200
+    );
+    let token = c.token.clone().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let r = c.registry_call("GET", &format!("/v1/images/{}/json", imgs[0].id), &[], None);
+    assert_v1_error(&r, 401);
+    let jti = token
+        .trim_start_matches("signature=")
+        .split('.')
+        .next()
+        .unwrap()
+        .to_string();
+    let admin = basic_auth("admin", pier_integration_tests::pier::ADMIN_PASSWORD);
+    let flow = call(
+        "GET",
+        &format!("{index}/v1/_pier/flow/{jti}"),
+        &[("Authorization", &admin)],
+        None,
+    );
+    let flow = flow.json();
+    let refused = flow["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "v1.token.refuse");
+    let detail = refused.expect("a v1.token.refuse event")["detail"]
+        .as_str()
+        .unwrap();
+    assert!(detail.ends_with("reason=expired"), "{detail}");
+    // The flow endpoint is for site administrators only.
+    let r = call(
+        "GET",
+        &format!("{index}/v1/_pier/flow/{jti}"),
+        &[("Authorization", &basic_auth("carol", "secret2"))],
+        None,
+    );
+    assert_v1_error(&r, 403);
+}
