@@ -20,4 +20,5 @@ mod referrers;
 mod repository_delete;
 mod tags_catalog;
 mod uploads;
+mod v1_access;
 mod v1_gc;
