@@ -239,6 +239,7 @@ pub fn delete(args: &WalkthroughArgs) {
     let path = format!("/api/v1/repositories/{repo}");
     let url = format!("{}{path}", args.index.trim_end_matches('/'));
     let basic = http::basic(&args.user, &args.password);
+    let before = recorded_about(args, repo, "repository.purge").len();
     let r = call("DELETE", &url, &[("Authorization", &basic)], None);
     steps.exchange(
         "index",
@@ -251,7 +252,7 @@ pub fn delete(args: &WalkthroughArgs) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
         let purged = recorded_about(args, repo, "repository.purge");
-        if !purged.is_empty() {
+        if purged.len() > before {
             break;
         }
         if std::time::Instant::now() > deadline {
