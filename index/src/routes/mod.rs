@@ -99,6 +99,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     for r in ROUTES {
         (r.register)(cfg);
     }
+    // The HTML UI: not the JSON API, so not in ROUTES nor openapi.json.
+    crate::web::configure(cfg);
 }
 
 /// The slug of the problem answered for a path no route serves.

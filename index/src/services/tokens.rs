@@ -3,6 +3,7 @@
 //!
 //! Only the SHA-256 of a refresh token is stored; redeeming one is a lookup, never bcrypt.
 
+use super::access_tokens::{self, PatLogin, PatScope};
 use super::policy::{self, Subject};
 use super::random;
 use crate::db::{namespaces, now, refresh_tokens, repositories, users, Conn, DbError};
@@ -59,6 +60,20 @@ pub async fn authenticate(index: &Index, name: &str, password: &str) -> Result<S
     }
 }
 
+/// A login at the token endpoint: a password, or a personal access token (whose scope then
+/// limits the grant; no bcrypt for those).
+pub async fn login(
+    index: &Index,
+    name: &str,
+    password: &str,
+) -> Result<(Subject, Option<PatLogin>)> {
+    if access_tokens::is_secret(password) {
+        let pat = access_tokens::authenticate(index, name, password).await?;
+        return Ok((pat.subject.clone(), Some(pat)));
+    }
+    Ok((authenticate(index, name, password).await?, None))
+}
+
 /// The subject and id of a valid refresh token of an enabled user.
 pub async fn redeem_refresh_token(index: &Index, token: &str) -> Result<(Subject, String)> {
     let hash = hash_refresh_token(token);
@@ -97,6 +112,16 @@ fn allocate(conn: &mut Conn, subject: &Subject, names: &[pier_shared::RepoName])
 
 /// Grant, allocate, maybe create a refresh token, and sign.
 pub async fn issue(index: &Index, subject: Option<Subject>, req: TokenRequest) -> Result<Issued> {
+    issue_within(index, subject, req, None).await
+}
+
+/// As [`issue`], the grant cut down to `limit` (a personal access token's scope).
+pub async fn issue_within(
+    index: &Index,
+    subject: Option<Subject>,
+    req: TokenRequest,
+    limit: Option<PatScope>,
+) -> Result<Issued> {
     let lifetime = index.config.token.refresh_lifetime_days as i64 * 86_400;
     let refresh = match (&subject, &req.offline) {
         (Some(_), Some(client)) => Some((random::id(), random::token(), client.clone())),
@@ -106,7 +131,10 @@ pub async fn issue(index: &Index, subject: Option<Subject>, req: TokenRequest) -
     let granted = index
         .db
         .run(move |c| -> Result<Vec<Scope>> {
-            let granted = policy::grant(c, who.as_ref(), &scopes)?;
+            let mut granted = policy::grant(c, who.as_ref(), &scopes)?;
+            if let Some(limit) = &limit {
+                granted = limit.restrict(granted);
+            }
             if let (Some(s), true) = (&who, !granted.allocate.is_empty() || row.is_some()) {
                 c.immediate_transaction(|c| -> Result<()> {
                     allocate(c, s, &granted.allocate)?;
