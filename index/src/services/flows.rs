@@ -27,43 +27,15 @@ impl Party {
 }
 
 /// action → (from, to, what happened).
+#[rustfmt::skip]
 pub const STEPS: &[(&str, Party, Party, &str)] = &[
-    (
-        "token.issue",
-        Party::Client,
-        Party::Index,
-        "GET /token: the index grants a token",
-    ),
-    (
-        "token.confirm",
-        Party::Registry,
-        Party::Index,
-        "POST /introspect: the index confirms the token",
-    ),
-    (
-        "v1.token.issue",
-        Party::Client,
-        Party::Index,
-        "v1: the index issues an X-Docker-Token",
-    ),
-    (
-        "v1.token.confirm",
-        Party::Registry,
-        Party::Index,
-        "v1: the registry checks the token with the index",
-    ),
-    (
-        "v1.images.done",
-        Party::Client,
-        Party::Index,
-        "v1: PUT …/images: the push is done",
-    ),
-    (
-        "v1.delete",
-        Party::Client,
-        Party::Index,
-        "v1: DELETE the repository",
-    ),
+    ("token.issue",      Party::Client,   Party::Index, "GET /token: the index grants a token"),
+    ("web.token.issue",  Party::Client,   Party::Index, "web UI page: the index takes a token for the signed-in user"),
+    ("token.confirm",    Party::Registry, Party::Index, "POST /introspect: the index confirms the token"),
+    ("v1.token.issue",   Party::Client,   Party::Index, "v1: the index issues an X-Docker-Token"),
+    ("v1.token.confirm", Party::Registry, Party::Index, "v1: the registry checks the token with the index"),
+    ("v1.images.done",   Party::Client,   Party::Index, "v1: PUT …/images: the push is done"),
+    ("v1.delete",        Party::Client,   Party::Index, "v1: DELETE the repository"),
 ];
 
 /// One numbered step.

@@ -91,7 +91,8 @@ async fn token(
         offline: None,
         rti: None,
     };
-    let issued = tokens::issue(index, Some(subject.clone()), request).await?;
+    let who = Some(subject.clone());
+    let issued = tokens::issue_recorded(index, who, request, None, "web.token.issue").await?;
     let wanted = Scope::repository(name.as_str(), actions).to_string();
     if issued.scope != wanted {
         return Err(Error::Forbidden(format!(
@@ -224,6 +225,11 @@ impl Reader {
             let (size, config) = Self::image_size(&manifest);
             info.size = size;
             info.created = self.created(config).await;
+        }
+        if info.created.is_none() {
+            let annotations = manifest.get("annotations");
+            info.created = annotations.map(|a| text(a, "org.opencontainers.image.created"));
+            info.created = info.created.take().filter(|c| !c.is_empty());
         }
         Ok(info)
     }

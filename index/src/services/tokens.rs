@@ -122,6 +122,18 @@ pub async fn issue_within(
     req: TokenRequest,
     limit: Option<PatScope>,
 ) -> Result<Issued> {
+    issue_recorded(index, subject, req, limit, "token.issue").await
+}
+
+/// As [`issue_within`], recorded in the audit log as `action` (`token.issue` for `/token`,
+/// `web.token.issue` for the tokens the web UI takes to read the registry for a user).
+pub async fn issue_recorded(
+    index: &Index,
+    subject: Option<Subject>,
+    req: TokenRequest,
+    limit: Option<PatScope>,
+    action: &str,
+) -> Result<Issued> {
     let lifetime = index.config.token.refresh_lifetime_days as i64 * 86_400;
     let refresh = match (&subject, &req.offline) {
         (Some(_), Some(client)) => Some((random::id(), random::token(), client.clone())),
@@ -154,6 +166,7 @@ pub async fn issue_within(
         req,
         granted,
         refresh.map(|(id, token, _)| (id, token)),
+        action,
     )
 }
 
@@ -163,6 +176,7 @@ fn sign(
     req: TokenRequest,
     granted: Vec<Scope>,
     refresh: Option<(String, String)>,
+    action: &str,
 ) -> Result<Issued> {
     let issued: DateTime<Utc> = Utc::now();
     let iat = issued.timestamp();
@@ -189,7 +203,7 @@ fn sign(
     let detail = format!("jti={} scope={scope}", claims.jti);
     index
         .audit
-        .record(&index.db, &sub, "token.issue", &req.service, Some(detail));
+        .record(&index.db, &sub, action, &req.service, Some(detail));
     Ok(Issued {
         token,
         expires_in,

@@ -82,7 +82,7 @@ fn flow_card(f: &Flow) -> Markup {
         section.card.flow data-protocol=(f.protocol) {
             h3 {
                 span class={ "badge " (f.protocol) } { (f.protocol) }
-                " " (first.map_or("", |s| s.actor.as_str()))
+                " " (first.map_or("", |s| if s.actor.is_empty() { "anonymous" } else { s.actor.as_str() }))
                 " · " code.jti { (f.jti) }
                 " · " (first.map_or(String::new(), |s| time(s.time)))
             }
