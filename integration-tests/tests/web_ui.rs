@@ -66,6 +66,75 @@ fn image_size(layout: &OciLayout, descriptor: &Value) -> u64 {
     layers + m["config"]["size"].as_u64().unwrap()
 }
 
+/// An amd64 image whose config says when it was `created`.
+fn image_created(layout: &OciLayout, seed: u64, created: &str) -> Value {
+    let layer = layout.blob(
+        "application/vnd.oci.image.layer.v1.tar+gzip",
+        &pier_integration_tests::image::pseudo_random(20_000, seed),
+    );
+    let config = json!({
+        "architecture": "amd64", "os": "linux", "created": created,
+        "rootfs": { "type": "layers", "diff_ids": [layer["digest"]] },
+    });
+    let config = layout.blob(
+        "application/vnd.oci.image.config.v1+json",
+        config.to_string().as_bytes(),
+    );
+    let manifest = json!({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": config, "layers": [layer],
+    });
+    layout.blob(
+        "application/vnd.oci.image.manifest.v1+json",
+        manifest.to_string().as_bytes(),
+    )
+}
+
+/// Push an SBOM-like artifact whose `subject` is `subject` (a descriptor) with the raw
+/// API, as `user`; returns its digest.
+fn push_referrer(pier: &Pier, repo: &str, subject: &Value, user: (&str, &str)) -> String {
+    let token = ureq::get(&pier.index.url("/token"))
+        .query("service", "pier-registry")
+        .query("scope", &format!("repository:{repo}:pull,push"))
+        .set(
+            "Authorization",
+            &pier_integration_tests::basic_auth(user.0, user.1),
+        )
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    let token: Value = serde_json::from_str(&token).unwrap();
+    let bearer = format!("Bearer {}", token["token"].as_str().unwrap());
+    let empty = b"{}";
+    let empty_digest = pier_integration_tests::sha256(empty);
+    let upload = pier
+        .registry
+        .url(&format!("/v2/{repo}/blobs/uploads/?digest={empty_digest}"));
+    let r = ureq::post(&upload)
+        .set("Authorization", &bearer)
+        .send_bytes(empty)
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let empty = json!({ "mediaType": "application/vnd.oci.empty.v1+json", "digest": empty_digest, "size": 2 });
+    let mut subject = subject.clone();
+    subject.as_object_mut().unwrap().remove("platform");
+    let manifest = json!({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "artifactType": "application/spdx+json", "config": empty, "layers": [empty],
+        "subject": subject,
+    })
+    .to_string();
+    let digest = pier_integration_tests::sha256(manifest.as_bytes());
+    let r = ureq::put(&pier.registry.url(&format!("/v2/{repo}/manifests/{digest}")))
+        .set("Authorization", &bearer)
+        .set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+        .send_string(&manifest)
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    digest
+}
+
 fn skopeo_push(layout: &OciLayout, tag: &str, dest: &str, creds: &str) -> std::process::Output {
     let src = format!("oci:{}:{tag}", layout.dir.display());
     pier_integration_tests::run(
@@ -168,6 +237,7 @@ async fn browse_manage_and_watch_the_token_flow_in_chromium() {
     // An image and a two-platform index, pushed by alice with skopeo.
     let mut src = OciLayout::create(&tmp.path().join("src"));
     let v1 = src.image(1, &[3_000, 1_200_000], AMD64);
+    let dated = image_created(&src, 5, "2026-01-02T03:04:05Z");
     let (a, b) = (
         src.image(2, &[50_000], AMD64),
         src.image(3, &[60_000], ARM64),
@@ -177,7 +247,8 @@ async fn browse_manage_and_watch_the_token_flow_in_chromium() {
     src.tag("v1", &v1);
     src.tag("multi", &multi);
     src.tag("v2", &v2);
-    for tag in ["v1", "multi"] {
+    src.tag("dated", &dated);
+    for tag in ["v1", "multi", "dated"] {
         let out = skopeo_push(
             &src,
             tag,
@@ -190,6 +261,8 @@ async fn browse_manage_and_watch_the_token_flow_in_chromium() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+
+    let sbom = push_referrer(&pier, "alice/app", &dated, ("alice", "alice-password"));
 
     let driver = Driver::start();
     let c = driver.session(1280, 1000).await;
@@ -228,6 +301,12 @@ async fn browse_manage_and_watch_the_token_flow_in_chromium() {
     assert!(text(&c, "#pull")
         .await
         .ends_with(&format!("{reg}/alice/app")));
+    let created = text(&c, "tr[data-tag=dated] td[data-label=Created]").await;
+    assert_eq!(created, "2026-01-02T03:04:05Z");
+    let referrers = "tr[data-tag=dated] td[data-label=Referrers] .badge";
+    let referrer = c.find(Locator::Css(referrers)).await.unwrap();
+    assert_eq!(referrer.text().await.unwrap(), "application/spdx+json");
+    assert_eq!(referrer.attr("title").await.unwrap(), Some(sbom));
     shot(&c, &shots, "repository").await;
 
     // An access token, push-only-where-scoped, used with skopeo.
