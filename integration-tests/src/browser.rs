@@ -3,10 +3,11 @@
 //! A missing browser or driver is a test failure (see `require_tool`).
 
 use crate::require_tool;
-use fantoccini::{Client, ClientBuilder};
+use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
 use std::net::TcpStream;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -74,4 +75,90 @@ impl Drop for Driver {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Save a PNG screenshot of the page as `<dir>/<name>.png`.
+pub async fn shot(c: &Client, dir: &Path, name: &str) {
+    let png = c.screenshot().await.expect("screenshot");
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{name}: not a PNG");
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+}
+
+/// The text of the first element matching `css`, waiting up to 10 s for it.
+pub async fn text(c: &Client, css: &str) -> String {
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Replace the value of the input matching `css`.
+pub async fn fill(c: &Client, css: &str, value: &str) {
+    let el = c
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
+    el.clear().await.unwrap();
+    el.send_keys(value).await.unwrap();
+}
+
+/// Click the element matching `css`.
+pub async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Mark the current document, so that [`wait_for_new_page`] can tell it was replaced.
+async fn mark(c: &Client) {
+    c.execute("window.__pierOld = true;", vec![]).await.unwrap();
+}
+
+/// Wait (up to 15 s) until the marked document was replaced by a fully loaded one.
+async fn wait_for_new_page(c: &Client, after: &str) {
+    let script = "return window.__pierOld === undefined && document.readyState === 'complete';";
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Ok(serde_json::Value::Bool(true)) = c.execute(script, vec![]).await {
+            return;
+        }
+        assert!(Instant::now() < deadline, "no new page after {after}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Click a link or submit button matching `css` and wait for the page it leads to.
+pub async fn navigate_by(c: &Client, css: &str) {
+    mark(c).await;
+    click(c, css).await;
+    wait_for_new_page(c, css).await;
+}
+
+/// Click a button of a `form.confirm`, accept the confirmation dialog, wait for the
+/// page the form leads to.
+pub async fn click_confirmed(c: &Client, css: &str) {
+    mark(c).await;
+    click(c, css).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while c.accept_alert().await.is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "no confirmation dialog after {css}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    wait_for_new_page(c, css).await;
+}
+
+/// Does the page's source contain `needle`?
+pub async fn page_has(c: &Client, needle: &str) -> bool {
+    c.source().await.unwrap().contains(needle)
 }

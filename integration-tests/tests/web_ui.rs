@@ -7,7 +7,10 @@
 //! (`PIER_UPDATE_SCREENSHOTS=1` writes them to docs/screenshots/).
 
 use fantoccini::{Client, Locator};
-use pier_integration_tests::browser::Driver;
+use pier_integration_tests::artifacts::{image_created, push_referrer};
+use pier_integration_tests::browser::{
+    click, click_confirmed, fill, navigate_by, page_has, shot, text, Driver,
+};
 use pier_integration_tests::{manifest_digest, require_tool, OciLayout, Pier, Platform};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -29,13 +32,6 @@ fn shots_dir(tmp: &Path) -> PathBuf {
     } else {
         tmp.join("screenshots")
     }
-}
-
-async fn shot(c: &Client, dir: &Path, name: &str) {
-    let png = c.screenshot().await.expect("screenshot");
-    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{name}: not a PNG");
-    std::fs::create_dir_all(dir).unwrap();
-    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
 }
 
 /// The size as the UI prints it (decimal units, one decimal).
@@ -66,75 +62,6 @@ fn image_size(layout: &OciLayout, descriptor: &Value) -> u64 {
     layers + m["config"]["size"].as_u64().unwrap()
 }
 
-/// An amd64 image whose config says when it was `created`.
-fn image_created(layout: &OciLayout, seed: u64, created: &str) -> Value {
-    let layer = layout.blob(
-        "application/vnd.oci.image.layer.v1.tar+gzip",
-        &pier_integration_tests::image::pseudo_random(20_000, seed),
-    );
-    let config = json!({
-        "architecture": "amd64", "os": "linux", "created": created,
-        "rootfs": { "type": "layers", "diff_ids": [layer["digest"]] },
-    });
-    let config = layout.blob(
-        "application/vnd.oci.image.config.v1+json",
-        config.to_string().as_bytes(),
-    );
-    let manifest = json!({
-        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": config, "layers": [layer],
-    });
-    layout.blob(
-        "application/vnd.oci.image.manifest.v1+json",
-        manifest.to_string().as_bytes(),
-    )
-}
-
-/// Push an SBOM-like artifact whose `subject` is `subject` (a descriptor) with the raw
-/// API, as `user`; returns its digest.
-fn push_referrer(pier: &Pier, repo: &str, subject: &Value, user: (&str, &str)) -> String {
-    let token = ureq::get(&pier.index.url("/token"))
-        .query("service", "pier-registry")
-        .query("scope", &format!("repository:{repo}:pull,push"))
-        .set(
-            "Authorization",
-            &pier_integration_tests::basic_auth(user.0, user.1),
-        )
-        .call()
-        .unwrap()
-        .into_string()
-        .unwrap();
-    let token: Value = serde_json::from_str(&token).unwrap();
-    let bearer = format!("Bearer {}", token["token"].as_str().unwrap());
-    let empty = b"{}";
-    let empty_digest = pier_integration_tests::sha256(empty);
-    let upload = pier
-        .registry
-        .url(&format!("/v2/{repo}/blobs/uploads/?digest={empty_digest}"));
-    let r = ureq::post(&upload)
-        .set("Authorization", &bearer)
-        .send_bytes(empty)
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let empty = json!({ "mediaType": "application/vnd.oci.empty.v1+json", "digest": empty_digest, "size": 2 });
-    let mut subject = subject.clone();
-    subject.as_object_mut().unwrap().remove("platform");
-    let manifest = json!({
-        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "artifactType": "application/spdx+json", "config": empty, "layers": [empty],
-        "subject": subject,
-    })
-    .to_string();
-    let digest = pier_integration_tests::sha256(manifest.as_bytes());
-    let r = ureq::put(&pier.registry.url(&format!("/v2/{repo}/manifests/{digest}")))
-        .set("Authorization", &bearer)
-        .set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
-        .send_string(&manifest)
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    digest
-}
-
 fn skopeo_push(layout: &OciLayout, tag: &str, dest: &str, creds: &str) -> std::process::Output {
     let src = format!("oci:{}:{tag}", layout.dir.display());
     pier_integration_tests::run(
@@ -152,53 +79,11 @@ fn skopeo_push(layout: &OciLayout, tag: &str, dest: &str, creds: &str) -> std::p
     )
 }
 
-async fn text(c: &Client, css: &str) -> String {
-    c.wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .text()
-        .await
-        .unwrap()
-}
-
-async fn fill(c: &Client, css: &str, value: &str) {
-    let el = c
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"));
-    el.clear().await.unwrap();
-    el.send_keys(value).await.unwrap();
-}
-
-async fn click(c: &Client, css: &str) {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .click()
-        .await
-        .unwrap();
-}
-
-/// Click a button of a `form.confirm` and accept the confirmation dialog.
-async fn click_confirmed(c: &Client, css: &str) {
-    click(c, css).await;
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while c.accept_alert().await.is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "no confirmation dialog after {css}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 async fn login(c: &Client, base: &str, user: &str, password: &str) {
     c.goto(&format!("{base}/ui/")).await.unwrap();
     fill(c, "input[name=username]", user).await;
     fill(c, "input[name=password]", password).await;
-    click(c, "form.login button").await;
+    navigate_by(c, "form.login button").await;
     assert_eq!(text(c, "header .who").await, user);
 }
 
@@ -215,10 +100,6 @@ async fn forged_post(c: &Client, action: &str, fields: Value) -> u64 {
         .await
         .unwrap();
     v.as_u64().unwrap()
-}
-
-async fn page_has(c: &Client, needle: &str) -> bool {
-    c.source().await.unwrap().contains(needle)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -273,10 +154,10 @@ async fn browse_manage_and_watch_the_token_flow_in_chromium() {
 
     // Find it, read tags and sizes.
     fill(&c, "form.search input", "app").await;
-    click(&c, "form.search button").await;
+    navigate_by(&c, "form.search button").await;
     assert_eq!(text(&c, "ul.repos a.repo").await, "alice/app");
     shot(&c, &shots, "repositories").await;
-    click(&c, "ul.repos a.repo").await;
+    navigate_by(&c, "ul.repos a.repo").await;
     assert_eq!(text(&c, "h1").await, "alice/app");
     assert_eq!(
         text(&c, "tr[data-tag=v1] td.size").await,
@@ -314,7 +195,7 @@ async fn browse_manage_and_watch_the_token_flow_in_chromium() {
     fill(&c, "input[name=name]", "ci").await;
     fill(&c, "input[name=repositories]", "alice/app").await;
     click(&c, "input[name=push]").await;
-    click(&c, "form.create button").await;
+    navigate_by(&c, "form.create button").await;
     let secret = text(&c, "#secret").await;
     assert!(secret.starts_with("pier_pat_"), "{secret}");
     shot(&c, &shots, "tokens").await;
@@ -354,7 +235,7 @@ async fn browse_manage_and_watch_the_token_flow_in_chromium() {
     );
 
     // Make it public, so that bob can see it.
-    click(&c, "form[action$=visibility] button").await;
+    navigate_by(&c, "form[action$=visibility] button").await;
     assert_eq!(text(&c, "section.summary .badge").await, "public");
 
     // Bob: no delete buttons, and a 403 when he posts the forms anyway.
