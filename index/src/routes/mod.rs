@@ -93,6 +93,13 @@ pub const ROUTES: &[Route] = &[
     ),
     route!(get, "/api/v1/refresh-tokens", api::sessions::list),
     route!(delete, "/api/v1/refresh-tokens/{id}", api::sessions::revoke),
+    route!(get, "/api/v1/access-tokens", api::access_tokens::list),
+    route!(post, "/api/v1/access-tokens", api::access_tokens::create),
+    route!(
+        delete,
+        "/api/v1/access-tokens/{id}",
+        api::access_tokens::revoke
+    ),
 ];
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
