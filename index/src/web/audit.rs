@@ -106,7 +106,7 @@ pub async fn flows(index: web::Data<Index>, user: WebUser) -> Result<HttpRespons
     let body = html! {
         p { "Each token the index issued, and each time a registry confirmed it, grouped by the token's id (" code { "jti" } "); "
             code { "docs/token-flow.md" } " describes the whole exchange." }
-        p.hint { "Reload to see new flows." }
+        p.hint data-live="5" { "Live: this page reloads every 5 seconds." }
         @if flows.is_empty() { p.empty { "No token has been issued yet." } }
         @for f in &flows { (flow_card(f)) }
     };

@@ -1,4 +1,5 @@
-// Pier web UI: the only script. Copy buttons, and a confirmation before destructive forms.
+// Pier web UI: the only script. Copy buttons, a confirmation before destructive forms,
+// and the token-flow page's periodic reload.
 // Everything works without it (the server checks every action).
 document.addEventListener("click", (e) => {
   const b = e.target.closest("button.copy");
@@ -15,3 +16,5 @@ document.addEventListener("submit", (e) => {
   const f = e.target.closest("form.confirm");
   if (f && f.dataset.confirm && !window.confirm(f.dataset.confirm)) e.preventDefault();
 });
+const live = document.querySelector("[data-live]");
+if (live) setTimeout(() => location.reload(), 1000 * Number(live.dataset.live));
