@@ -50,6 +50,9 @@ pub struct Step {
     pub detail: String,
     pub actor: String,
     pub time: i64,
+    /// How many times in a row this same step was recorded (a registry confirming the
+    /// same token for several requests): drawn once, with the count.
+    pub times: usize,
 }
 
 /// The steps recorded for one token.
@@ -81,6 +84,7 @@ fn step_of(event: &Event, rest: &str, number: usize) -> Step {
     };
     Step {
         number,
+        times: 1,
         from,
         to,
         action: event.action.clone(),
@@ -116,8 +120,13 @@ pub fn group(mut events: Vec<Event>, limit: usize) -> Vec<Flow> {
             }
         };
         let flow = &mut flows[pos];
-        let step = step_of(e, rest, flow.steps.len() + 1);
-        flow.steps.push(step);
+        match flow.steps.last_mut() {
+            Some(last) if last.action == e.action && last.detail == rest => last.times += 1,
+            _ => {
+                let step = step_of(e, rest, flow.steps.len() + 1);
+                flow.steps.push(step);
+            }
+        }
     }
     flows.reverse();
     flows.truncate(limit);
@@ -176,6 +185,23 @@ mod tests {
             (Party::Registry, Party::Index)
         );
         assert_eq!(a.steps[0].detail, "scope=repository:a/b:pull");
+    }
+
+    #[test]
+    fn the_same_step_repeated_is_drawn_once_with_a_count() {
+        let flows = group(
+            vec![
+                event(1, "token.issue", "jti=A scope=repository:a/b:pull"),
+                event(2, "token.confirm", "jti=A scope=repository:a/b:pull"),
+                event(3, "token.confirm", "jti=A scope=repository:a/b:pull"),
+                event(4, "token.confirm", "jti=A scope=repository:a/b:pull"),
+                event(5, "token.confirm", "jti=A scope="),
+            ],
+            10,
+        );
+        let steps = &flows[0].steps;
+        let counts: Vec<_> = steps.iter().map(|s| (s.number, s.times)).collect();
+        assert_eq!(counts, [(1, 1), (2, 3), (3, 1)]);
     }
 
     #[test]

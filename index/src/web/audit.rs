@@ -92,6 +92,7 @@ fn flow_card(f: &Flow) -> Markup {
                         span.num { (s.number) }
                         (arrow(s.from, s.to))
                         span.what { (s.what) }
+                        @if s.times > 1 { span.badge.times { "×" (s.times) } }
                         @if !s.detail.is_empty() { code.detail { (s.detail) } }
                     }
                 }
