@@ -71,7 +71,16 @@ impl Driver {
 }
 
 impl Drop for Driver {
+    /// Ask chromedriver to quit every session (closing their browsers, which killing it
+    /// would orphan when a test panics before `Client::close`), then stop it.
     fn drop(&mut self) {
+        let _ = ureq::get(&format!("{}/shutdown", self.url))
+            .timeout(Duration::from_secs(10))
+            .call();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
