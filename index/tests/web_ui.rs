@@ -362,3 +362,29 @@ async fn ten_thousand_repositories_are_paged_and_searchable() {
     let found = call!(app, get("/ui/?q=repo-0423", &cookie)).text();
     assert_eq!(found.matches(r#"class="repo""#).count(), 10);
 }
+
+#[actix_web::test]
+async fn cookies_are_secure_over_https_and_a_disabled_user_loses_the_session() {
+    let t = TestIndex::new();
+    t.add_user("alice", "alice-pw").await;
+    let app = app!(t);
+    let https = TestRequest::get()
+        .uri("/ui/login")
+        .insert_header(("X-Forwarded-Proto", "https"));
+    let (_, line) = set_cookie(&call!(app, https), "pier_login");
+    assert!(line.ends_with("; Secure"), "{line}");
+    let (_, line) = set_cookie(
+        &call!(app, TestRequest::get().uri("/ui/login")),
+        "pier_login",
+    );
+    assert!(!line.contains("Secure"), "{line}");
+
+    let (cookie, _) = login!(app, "alice", "alice-pw");
+    assert_eq!(call!(app, get("/ui/", &cookie)).status, StatusCode::OK);
+    pier_index::services::users::set_disabled(&t.index, "admin", "alice", true)
+        .await
+        .unwrap();
+    let r = call!(app, get("/ui/", &cookie));
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(r.header("location").starts_with("/ui/login"));
+}
