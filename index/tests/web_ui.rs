@@ -388,3 +388,73 @@ async fn cookies_are_secure_over_https_and_a_disabled_user_loses_the_session() {
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert!(r.header("location").starts_with("/ui/login"));
 }
+
+#[actix_web::test]
+async fn organizations_teams_and_members_by_role() {
+    let t = TestIndex::new();
+    t.add_user("alice", "alice-pw").await;
+    t.add_user("bob", "bob-pw").await;
+    let app = app!(t);
+    let (alice, _) = login!(app, "alice", "alice-pw");
+    let csrf = csrf!(app, alice);
+    let r = call!(
+        app,
+        post(
+            "/ui/actions/org",
+            &alice,
+            &[("csrf", &csrf), ("name", "acme")]
+        )
+    );
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let team = [
+        ("csrf", csrf.as_str()),
+        ("namespace", "acme"),
+        ("name", "devs"),
+        ("role", "write"),
+    ];
+    assert_eq!(
+        call!(app, post("/ui/actions/team", &alice, &team)).status,
+        StatusCode::SEE_OTHER
+    );
+    let add = [
+        ("csrf", csrf.as_str()),
+        ("namespace", "acme"),
+        ("team", "devs"),
+        ("user", "bob"),
+        ("op", "add"),
+    ];
+    assert_eq!(
+        call!(app, post("/ui/actions/member", &alice, &add)).status,
+        StatusCode::SEE_OTHER
+    );
+    let page = call!(app, get("/ui/namespaces/acme", &alice)).text();
+    assert!(page.contains(r#"data-team="devs""#) && page.contains("Add member"));
+
+    // Bob is in the team: he sees it, but no forms, and posting them is 403.
+    let (bob, _) = login!(app, "bob", "bob-pw");
+    let page = call!(app, get("/ui/namespaces/acme", &bob)).text();
+    assert!(page.contains(r#"data-team="devs""#) && page.contains("<li>bob"));
+    assert!(!page.contains("Add member") && !page.contains("Create team"));
+    let bob_csrf = csrf_of(&page);
+    let remove = [
+        ("csrf", bob_csrf.as_str()),
+        ("namespace", "acme"),
+        ("team", "devs"),
+        ("user", "bob"),
+        ("op", "remove"),
+    ];
+    assert_eq!(
+        call!(app, post("/ui/actions/member", &bob, &remove)).status,
+        StatusCode::FORBIDDEN
+    );
+    let team = [
+        ("csrf", bob_csrf.as_str()),
+        ("namespace", "acme"),
+        ("name", "x"),
+        ("role", "admin"),
+    ];
+    assert_eq!(
+        call!(app, post("/ui/actions/team", &bob, &team)).status,
+        StatusCode::FORBIDDEN
+    );
+}
