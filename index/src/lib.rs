@@ -6,6 +6,7 @@
 //!
 //! ```text
 //! routes    HTTP only: extract, call one service, respond       (routes/)
+//! web       the HTML UI under /ui/, a routes layer of its own    (web/)
 //! services  rules: policy, tokens, credentials, users, teams    (services/)
 //! db        SQL, one module per table group                     (db/)
 //! keys      the signing key pair and certificate on disk        (keys.rs)
@@ -22,6 +23,7 @@ pub mod routes;
 pub mod server;
 pub mod services;
 pub mod state;
+pub mod web;
 
 pub use config::IndexConfig;
 pub use state::Index;

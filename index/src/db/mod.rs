@@ -6,6 +6,7 @@
 //! SQLite runs in WAL mode with a busy timeout; the PostgreSQL migrations sit beside the
 //! SQLite ones (`migrations/index/postgres`).
 
+pub mod access_tokens;
 pub mod audit;
 pub mod deletions;
 pub mod namespaces;
@@ -15,6 +16,7 @@ pub mod schema;
 pub mod teams;
 pub mod users;
 pub mod v1;
+pub mod web_sessions;
 
 use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 use pier_shared::sqlite::Durability;

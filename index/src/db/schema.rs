@@ -131,3 +131,28 @@ diesel::table! {
         checksum -> Nullable<Text>,
     }
 }
+
+diesel::table! {
+    access_tokens (id) {
+        id -> Text,
+        user_id -> BigInt,
+        name -> Text,
+        token_hash -> Text,
+        repositories -> Text,
+        actions -> Text,
+        created_at -> BigInt,
+        expires_at -> Nullable<BigInt>,
+        revoked_at -> Nullable<BigInt>,
+        last_used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    web_sessions (token_hash) {
+        token_hash -> Text,
+        user_id -> BigInt,
+        csrf -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}

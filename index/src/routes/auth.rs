@@ -3,6 +3,7 @@
 //! from `/token` (verified locally, then the user and session checked in the database).
 
 use crate::error::Error;
+use crate::services::access_tokens::RTI_PREFIX;
 use crate::services::introspection::{standing, Standing};
 use crate::services::policy::Subject;
 use crate::services::tokens;
@@ -50,6 +51,14 @@ pub async fn bearer_subject(index: &Index, token: &str) -> Result<Subject, Error
         .keys
         .verify(token, &index.config.token.issuer, &index.audiences())
         .ok_or(Error::Unauthenticated)?;
+    // A token from a personal access token is for the registry only, within its scope.
+    if claims
+        .rti
+        .as_deref()
+        .is_some_and(|r| r.starts_with(RTI_PREFIX))
+    {
+        return Err(Error::Unauthenticated);
+    }
     match standing(index, &claims).await? {
         Standing::User(s) => Ok(s),
         _ => Err(Error::Unauthenticated),

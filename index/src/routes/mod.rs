@@ -94,6 +94,13 @@ pub const ROUTES: &[Route] = &[
     ),
     route!(get, "/api/v1/refresh-tokens", api::sessions::list),
     route!(delete, "/api/v1/refresh-tokens/{id}", api::sessions::revoke),
+    route!(get, "/api/v1/access-tokens", api::access_tokens::list),
+    route!(post, "/api/v1/access-tokens", api::access_tokens::create),
+    route!(
+        delete,
+        "/api/v1/access-tokens/{id}",
+        api::access_tokens::revoke
+    ),
 ];
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -101,6 +108,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         (r.register)(cfg);
     }
     v1::configure(cfg);
+    // The HTML UI: not the JSON API, so not in ROUTES nor openapi.json.
+    crate::web::configure(cfg);
 }
 
 /// The slug of the problem answered for a path no route serves.

@@ -128,25 +128,28 @@ pub async fn get(req: HttpRequest, index: web::Data<Index>) -> Result<HttpRespon
             .filter(|(n, _)| n == "scope")
             .map(|(_, v)| v.as_str()),
     )?;
-    let subject = match credentials(&req).map_err(|_| TokenError::Unauthorized)? {
-        None => None,
+    let (subject, pat) = match credentials(&req).map_err(|_| TokenError::Unauthorized)? {
+        None => (None, None),
         Some(Credentials::Basic { user, password }) => {
             if param("account").is_some_and(|a| !a.is_empty() && a != user) {
                 return Err(TokenError::InvalidRequest("account and user differ".into()));
             }
-            Some(tokens::authenticate(&index, &user, &password).await?)
+            let (subject, pat) = tokens::login(&index, &user, &password).await?;
+            (Some(subject), pat)
         }
         Some(Credentials::Bearer(_)) => return Err(TokenError::Unauthorized),
     };
-    let offline = (param("offline_token") == Some("true"))
+    // A personal access token never yields a refresh token: its own revocation must reach
+    // every token issued from it, and docker then keeps sending it as the password.
+    let offline = (param("offline_token") == Some("true") && pat.is_none())
         .then(|| param("client_id").unwrap_or_default().to_string());
     let request = TokenRequest {
         service,
         scopes,
         offline,
-        rti: None,
+        rti: pat.as_ref().map(|p| p.rti.clone()),
     };
-    let issued = tokens::issue(&index, subject, request).await?;
+    let issued = tokens::issue_within(&index, subject, request, pat.map(|p| p.scope)).await?;
     Ok(HttpResponse::Ok().json(TokenResponse::from(issued)))
 }
 
@@ -180,13 +183,15 @@ pub async fn post(index: web::Data<Index>, body: web::Bytes) -> Result<HttpRespo
     let service = service(&index, form.service.as_deref())?;
     let scopes = scopes(form.scope.iter().map(String::as_str))?;
     let client_id = form.client_id.clone().unwrap_or_default();
-    let (subject, rti, offline) = match form.grant_type.as_deref() {
+    let (subject, rti, offline, limit) = match form.grant_type.as_deref() {
         Some("password") => {
             let user = form.username.as_deref().unwrap_or_default();
             let password = form.password.as_deref().unwrap_or_default();
-            let subject = tokens::authenticate(&index, user, password).await?;
-            let offline = (form.access_type.as_deref() == Some("offline")).then_some(client_id);
-            (subject, None, offline)
+            let (subject, pat) = tokens::login(&index, user, password).await?;
+            let offline = (form.access_type.as_deref() == Some("offline") && pat.is_none())
+                .then_some(client_id);
+            let rti = pat.as_ref().map(|p| p.rti.clone());
+            (subject, rti, offline, pat.map(|p| p.scope))
         }
         Some("refresh_token") => {
             let token = form.refresh_token.as_deref().unwrap_or_default();
@@ -197,7 +202,7 @@ pub async fn post(index: web::Data<Index>, body: web::Bytes) -> Result<HttpRespo
                         Error::Unauthenticated => TokenError::InvalidGrant,
                         other => other.into(),
                     })?;
-            (subject, Some(rti), None)
+            (subject, Some(rti), None, None)
         }
         _ => return Err(TokenError::UnsupportedGrant),
     };
@@ -207,6 +212,6 @@ pub async fn post(index: web::Data<Index>, body: web::Bytes) -> Result<HttpRespo
         offline,
         rti,
     };
-    let issued = tokens::issue(&index, Some(subject), request).await?;
+    let issued = tokens::issue_within(&index, Some(subject), request, limit).await?;
     Ok(HttpResponse::Ok().json(TokenResponse::from(issued)))
 }

@@ -5,6 +5,7 @@
 //! subject is unknown or disabled, or the refresh token it came from (`rti`) is revoked or
 //! expired. Otherwise the token's access is re-evaluated by `policy::still_granted`.
 
+use super::access_tokens::{self, RTI_PREFIX};
 use super::policy::{self, Subject};
 use crate::db::{now, refresh_tokens, users, DbError};
 use crate::error::Result;
@@ -43,8 +44,13 @@ pub async fn standing(index: &Index, claims: &Claims) -> Result<Standing> {
         .db
         .run(move |c| -> Result<_, DbError> {
             let user = users::find(c, &sub)?;
-            let session = match &rti {
-                Some(id) => Some(refresh_tokens::find(c, id)?),
+            let uid = user.as_ref().map_or(-1, |u| u.id);
+            let session = match rti.as_deref().map(|r| (r, r.strip_prefix(RTI_PREFIX))) {
+                Some((_, Some(pat))) => Some(access_tokens::still_valid(c, pat, uid)?),
+                Some((id, None)) => Some(
+                    refresh_tokens::find(c, id)?
+                        .is_some_and(|rt| rt.user_id == uid && rt.is_valid_at(now())),
+                ),
                 None => None,
             };
             Ok((user, session))
@@ -53,11 +59,7 @@ pub async fn standing(index: &Index, claims: &Claims) -> Result<Standing> {
     let (Some(user), session) = found else {
         return Ok(Standing::Revoked);
     };
-    let session_ok = match session {
-        None => true,
-        Some(None) => false,
-        Some(Some(rt)) => rt.user_id == user.id && rt.is_valid_at(now()),
-    };
+    let session_ok = session.unwrap_or(true);
     if user.disabled || !session_ok {
         return Ok(Standing::Revoked);
     }

@@ -199,3 +199,15 @@ pub async fn set_member(
     );
     Ok(team)
 }
+
+/// May `subject` manage the namespace `name` (teams, members)? Not found if it does not exist.
+pub async fn manages(index: &Index, subject: &Subject, name: &str) -> Result<bool> {
+    let (who, owned) = (subject.clone(), name.to_string());
+    index
+        .db
+        .run(move |c| -> Result<bool> {
+            let ns = find_namespace(c, &owned)?;
+            Ok(policy::can_manage(c, &who, &ns)?)
+        })
+        .await
+}

@@ -45,12 +45,22 @@ pub async fn list(
     per_page: u32,
 ) -> Result<Vec<RepositoryView>> {
     let offset = i64::from(page.saturating_sub(1)) * i64::from(per_page);
+    list_at(index, subject, q, offset, per_page.into()).await
+}
+
+/// `limit` repositories `subject` may see, from `offset`, by name.
+pub async fn list_at(
+    index: &Index,
+    subject: Option<Subject>,
+    q: Option<String>,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<RepositoryView>> {
     index
         .db
         .run(move |c| -> Result<Vec<RepositoryView>> {
             let visible = policy::visible(c, subject.as_ref())?;
-            let repos =
-                repositories::list_live(c, &visible, q.as_deref(), offset, per_page.into())?;
+            let repos = repositories::list_live(c, &visible, q.as_deref(), offset, limit)?;
             Ok(repos.into_iter().map(RepositoryView::from).collect())
         })
         .await
@@ -146,4 +156,35 @@ pub async fn delete(index: &Index, subject: Option<&Subject>, name: &str) -> Res
         .audit
         .record(&index.db, actor, "repository.delete", name, None);
     Ok(())
+}
+
+/// What the web UI may offer `subject` on a repository it can see.
+#[derive(Debug, Clone)]
+pub struct Rights {
+    pub repository: RepositoryView,
+    /// May delete tags (and manifests) at the registry.
+    pub delete: bool,
+    /// Manages the namespace: visibility, repository deletion.
+    pub manage: bool,
+}
+
+/// The repository `name` and `subject`'s rights on it ("not found" if it may not pull).
+pub async fn rights(index: &Index, subject: &Subject, name: &str) -> Result<Rights> {
+    let (who, name) = (subject.clone(), parse(name)?);
+    index
+        .db
+        .run(move |c| -> Result<Rights> {
+            let repo = visible_repo(c, Some(&who), &name)?;
+            let actions = policy::repository_actions(c, Some(&who), &name)?;
+            let manage = match namespaces::find(c, name.namespace())? {
+                Some(ns) => policy::can_manage(c, &who, &ns)?,
+                None => false,
+            };
+            Ok(Rights {
+                repository: repo.into(),
+                delete: actions.contains(&pier_shared::Action::Delete),
+                manage,
+            })
+        })
+        .await
 }

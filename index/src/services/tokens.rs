@@ -3,6 +3,7 @@
 //!
 //! Only the SHA-256 of a refresh token is stored; redeeming one is a lookup, never bcrypt.
 
+use super::access_tokens::{self, PatLogin, PatScope};
 use super::policy::{self, Subject};
 use super::random;
 use crate::db::{namespaces, now, refresh_tokens, repositories, users, Conn, DbError};
@@ -59,6 +60,20 @@ pub async fn authenticate(index: &Index, name: &str, password: &str) -> Result<S
     }
 }
 
+/// A login at the token endpoint: a password, or a personal access token (whose scope then
+/// limits the grant; no bcrypt for those).
+pub async fn login(
+    index: &Index,
+    name: &str,
+    password: &str,
+) -> Result<(Subject, Option<PatLogin>)> {
+    if access_tokens::is_secret(password) {
+        let pat = access_tokens::authenticate(index, name, password).await?;
+        return Ok((pat.subject.clone(), Some(pat)));
+    }
+    Ok((authenticate(index, name, password).await?, None))
+}
+
 /// The subject and id of a valid refresh token of an enabled user.
 pub async fn redeem_refresh_token(index: &Index, token: &str) -> Result<(Subject, String)> {
     let hash = hash_refresh_token(token);
@@ -101,6 +116,28 @@ pub(crate) fn allocate(
 
 /// Grant, allocate, maybe create a refresh token, and sign.
 pub async fn issue(index: &Index, subject: Option<Subject>, req: TokenRequest) -> Result<Issued> {
+    issue_within(index, subject, req, None).await
+}
+
+/// As [`issue`], the grant cut down to `limit` (a personal access token's scope).
+pub async fn issue_within(
+    index: &Index,
+    subject: Option<Subject>,
+    req: TokenRequest,
+    limit: Option<PatScope>,
+) -> Result<Issued> {
+    issue_recorded(index, subject, req, limit, "token.issue").await
+}
+
+/// As [`issue_within`], recorded in the audit log as `action` (`token.issue` for `/token`,
+/// `web.token.issue` for the tokens the web UI takes to read the registry for a user).
+pub async fn issue_recorded(
+    index: &Index,
+    subject: Option<Subject>,
+    req: TokenRequest,
+    limit: Option<PatScope>,
+    action: &str,
+) -> Result<Issued> {
     let lifetime = index.config.token.refresh_lifetime_days as i64 * 86_400;
     let refresh = match (&subject, &req.offline) {
         (Some(_), Some(client)) => Some((random::id(), random::token(), client.clone())),
@@ -110,7 +147,10 @@ pub async fn issue(index: &Index, subject: Option<Subject>, req: TokenRequest) -
     let granted = index
         .db
         .run(move |c| -> Result<Vec<Scope>> {
-            let granted = policy::grant(c, who.as_ref(), &scopes)?;
+            let mut granted = policy::grant(c, who.as_ref(), &scopes)?;
+            if let Some(limit) = &limit {
+                granted = limit.restrict(granted);
+            }
             if let (Some(s), true) = (&who, !granted.allocate.is_empty() || row.is_some()) {
                 c.immediate_transaction(|c| -> Result<()> {
                     allocate(c, s, &granted.allocate)?;
@@ -130,6 +170,7 @@ pub async fn issue(index: &Index, subject: Option<Subject>, req: TokenRequest) -
         req,
         granted,
         refresh.map(|(id, token, _)| (id, token)),
+        action,
     )
 }
 
@@ -139,6 +180,7 @@ fn sign(
     req: TokenRequest,
     granted: Vec<Scope>,
     refresh: Option<(String, String)>,
+    action: &str,
 ) -> Result<Issued> {
     let issued: DateTime<Utc> = Utc::now();
     let iat = issued.timestamp();
@@ -165,7 +207,7 @@ fn sign(
     let detail = format!("jti={} scope={scope}", claims.jti);
     index
         .audit
-        .record(&index.db, &sub, "token.issue", &req.service, Some(detail));
+        .record(&index.db, &sub, action, &req.service, Some(detail));
     Ok(Issued {
         token,
         expires_in,

@@ -1,7 +1,8 @@
 //! The JSON API under `/api/v1`: users, organizations, teams, repositories, refresh
-//! tokens. Authenticated by Basic credentials or a Bearer token from `/token`; every error
+//! tokens, personal access tokens. Authenticated by Basic credentials or a Bearer token from `/token`; every error
 //! is an RFC 7807 problem (`crate::error`). Documented in `openapi.json` beside this file.
 
+pub mod access_tokens;
 pub mod openapi;
 pub mod orgs;
 pub mod repositories;
