@@ -336,6 +336,45 @@ async fn the_flow_page_draws_issue_and_confirm_as_numbered_steps() {
 }
 
 #[actix_web::test]
+async fn the_flow_page_draws_a_v1_push_with_the_registry_check() {
+    let t = TestIndex::new();
+    let app = app!(t);
+    let image = "a".repeat(64);
+    let body = format!(r#"[{{"id":"{image}"}}]"#);
+    let r = call!(
+        app,
+        TestRequest::put()
+            .uri("/v1/repositories/admin/app/")
+            .insert_header(basic("admin", ADMIN_PASSWORD))
+            .insert_header(("X-Docker-Token", "true"))
+            .insert_header(("Content-Type", "application/json"))
+            .set_payload(body)
+    );
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let token = r.header("X-Docker-Token").to_string();
+    let id = token
+        .strip_prefix("signature=")
+        .and_then(|s| s.split('.').next())
+        .expect("signature=<id>.<secret>,…")
+        .to_string();
+    // What the registry does with the client's token before it stores anything.
+    let r = call!(
+        app,
+        TestRequest::get()
+            .uri("/v1/repositories/admin/app/images")
+            .insert_header(("Authorization", format!("Token {token}")))
+    );
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let (cookie, _) = login!(app, "admin", ADMIN_PASSWORD);
+    let html = call!(app, get("/ui/flows", &cookie)).text();
+    let at = html.find(&id).expect("the v1 flow, by its token id");
+    let flow = &html[at..];
+    let issue = flow.find(r#"data-action="v1.token.issue""#).unwrap();
+    let confirm = flow.find(r#"data-action="v1.token.confirm""#).unwrap();
+    assert!(issue < confirm, "issue then the registry's check");
+}
+
+#[actix_web::test]
 async fn ten_thousand_repositories_are_paged_and_searchable() {
     let t = TestIndex::new();
     t.index
