@@ -4,6 +4,7 @@
 //! Tests here never talk to an address other than 127.0.0.1. A client a test needs that is
 //! not installed is a test failure (see `require_tool`), never a silent skip.
 
+pub mod bench;
 pub mod image;
 pub mod pier;
 pub mod server;
