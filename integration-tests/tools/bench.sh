@@ -16,12 +16,15 @@
 #
 # Knobs: BENCH_ROUNDS (3) BENCH_SECONDS (1.5 per workload) BENCH_SIZES (bytes, comma list)
 #        BENCH_SEED (10000 tags and repositories) BENCH_FLAT_MAX (100000) BENCH_C (8)
+#        BENCH_PHASES ("anonymous bearer tmpfs flatness": which parts to run)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 mode_arg="${1:-}"
 rounds="${BENCH_ROUNDS:-3}" secs="${BENCH_SECONDS:-1.5}" conc="${BENCH_C:-8}"
 sizes="${BENCH_SIZES:-1024,1048576,67108864,268435456}"
 seed="${BENCH_SEED:-10000}" flat_max="${BENCH_FLAT_MAX:-100000}" profile=release smoke=()
+phases=" ${BENCH_PHASES:-anonymous bearer tmpfs flatness} "
+want() { [[ "$phases" == *" $1 "* ]]; }
 case "$mode_arg" in
 "") ;;
 --quick) secs="${BENCH_SECONDS:-0.7}" sizes="${BENCH_SIZES:-1024,1048576,67108864}"
@@ -138,9 +141,9 @@ limit_size=$((256 << 20)) && [ "$profile" = debug ] && limit_size=$((16 << 20))
 bench limits --dir "$work" --tmpfs "$shm" --size "$limit_size" \
     | tee "$out/limits.jsonl"
 
-run_pair() { # mode auth dir-root extra-args…
-    local mode="$1" auth="$2" root="$3" round target url pid
-    shift 3
+run_pair() { # mode auth dir-root sizes extra-args…
+    local mode="$1" auth="$2" root="$3" sizes="$4" round target url pid
+    shift 4
     [ "$auth" = bearer ] && start_index "$root/index"
     start_pier "$root/pier" "$auth"
     start_peer "$root/peer" "$auth"
@@ -171,12 +174,13 @@ run_pair() { # mode auth dir-root extra-args…
     stop_all
 }
 
-run_pair anonymous anonymous "$work/anonymous"
-run_pair bearer bearer "$work/bearer" \
+want anonymous && run_pair anonymous anonymous "$work/anonymous" "$sizes"
+want bearer && run_pair bearer bearer "$work/bearer" "$sizes" \
     --only manifest,blob_head,blob_mount,push_mono_1m,pull_1m,push_mono_64k,pull_64k,tags,catalog,mixed,token
 large="$(tr ',' '\n' <<<"$sizes" | sort -n | tail -2 | paste -sd,)"
-run_pair tmpfs anonymous "$shm/tmpfs" --sizes "$large" --only push_,pull_
+want tmpfs && run_pair tmpfs anonymous "$shm/tmpfs" "$large" --only push_,pull_
 
+want flatness && {
 echo "== flatness: Pier listing pages at 1,000 and $flat_max entries"
 start_pier "$work/flat/pier" anonymous
 small=$((flat_max < 1000 ? flat_max / 2 : 1000))
@@ -189,12 +193,13 @@ for n in "$small" "$flat_max"; do
         --tag "seeded=$n" "${smoke[@]}" | tee -a "$out/flatness.jsonl"
 done
 stop_all
+}
 
 echo "- load after: $(uptime | sed 's/.*load average/load average/')" >>"$out/machine.md"
 {
     cat "$out/machine.md"
     echo
-    bench report "$out/limits.jsonl" "$out/anonymous.jsonl" "$out/bearer.jsonl" "$out/tmpfs.jsonl" "$out/flatness.jsonl"
+    bench report "$out"/limits.jsonl "$out"/{anonymous,bearer,tmpfs,flatness}.jsonl
 } >"$out/table.md"
 echo
 cat "$out/table.md"

@@ -193,7 +193,8 @@ fn main() {
 
 fn read_lines(files: &[PathBuf]) -> Result<Vec<serde_json::Value>, String> {
     let mut out = Vec::new();
-    for f in files {
+    // A phase that was not run has no file.
+    for f in files.iter().filter(|f| f.exists()) {
         let text = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
         out.extend(text.lines().filter_map(|l| serde_json::from_str(l).ok()));
     }

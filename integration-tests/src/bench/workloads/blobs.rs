@@ -90,6 +90,9 @@ pub fn pulls(ctx: &Ctx, s: &Settings) -> Result<(), String> {
 }
 
 pub fn heads(ctx: &Ctx, s: &Settings) -> Result<(), String> {
+    if !s.wants_any("blob_head") {
+        return Ok(());
+    }
     let repo = s.repo("head");
     let set = BlobSet::new(1024, 2, s.salt ^ 0x4ead);
     let mut c = s.client();

@@ -50,7 +50,7 @@ pub fn run_put(ctx: &Ctx, s: &Settings, make: &dyn Fn(&str) -> Vec<u8>, repo: &s
 }
 
 pub fn run(ctx: &Ctx, s: &Settings) -> Result<(), String> {
-    if !s.wants("manifest") {
+    if !s.wants_any("manifest") {
         return Ok(());
     }
     let repo = s.repo("manifests");

@@ -53,6 +53,11 @@ impl Settings {
         self.only.is_empty() || self.only.iter().any(|o| name.starts_with(o.as_str()))
     }
 
+    /// Is any workload whose name starts with `family` wanted (setup shared by a family)?
+    pub fn wants_any(&self, family: &str) -> bool {
+        self.wants(family) || self.only.iter().any(|o| o.starts_with(family))
+    }
+
     /// A plan for `name`, bounded by the run's duration and `max_ops`.
     pub fn plan(&self, name: &str, unit: Unit, c: usize, max_ops: u64) -> Plan {
         Plan {
