@@ -3,13 +3,13 @@
 //! Writers fsync on commit; renames are atomic (same filesystem) and followed by an fsync of
 //! the target directory, so a committed blob survives a crash.
 
+use super::fs_writer::FsWriter;
 use super::{ByteStream, Storage, StorageError, StoragePath, StorageWriter};
 use async_trait::async_trait;
-use bytes::Bytes;
 use futures_util::StreamExt;
 use std::io::SeekFrom;
 use std::path::{Path, PathBuf};
-use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 
 /// Read buffer size for streaming blobs out.
@@ -150,11 +150,8 @@ impl Storage for FsStorage {
                 .await
                 .map_err(io("seek", &full))?;
         }
-        Ok(Box::new(FsWriter {
-            file,
-            path: full,
-            size: offset,
-        }))
+        let file = file.into_std().await;
+        Ok(Box::new(FsWriter::new(file, full, offset)))
     }
 
     async fn rename(&self, from: &StoragePath, to: &StoragePath) -> Result<(), StorageError> {
@@ -216,43 +213,6 @@ impl Storage for FsStorage {
         .and_then(|r| r)
         .map_err(io("list", &self.root))?;
         Ok(found)
-    }
-}
-
-struct FsWriter {
-    file: tokio::fs::File,
-    path: PathBuf,
-    size: u64,
-}
-
-#[async_trait]
-impl StorageWriter for FsWriter {
-    async fn write(&mut self, data: Bytes) -> Result<(), StorageError> {
-        self.file
-            .write_all(&data)
-            .await
-            .map_err(io("write", &self.path))?;
-        self.size += data.len() as u64;
-        Ok(())
-    }
-
-    fn size(&self) -> u64 {
-        self.size
-    }
-
-    async fn commit(mut self: Box<Self>) -> Result<u64, StorageError> {
-        self.file.flush().await.map_err(io("flush", &self.path))?;
-        self.file
-            .sync_data()
-            .await
-            .map_err(io("fsync", &self.path))?;
-        Ok(self.size)
-    }
-
-    async fn cancel(mut self: Box<Self>) -> Result<(), StorageError> {
-        // The caller's recorded size stays authoritative: the next writer truncates to it.
-        let _ = self.file.flush().await;
-        Ok(())
     }
 }
 
