@@ -12,8 +12,10 @@ use std::path::{Path, PathBuf};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 
-/// Read buffer size for streaming blobs out.
-const READ_CHUNK: usize = 256 * 1024;
+/// Read buffer size for streaming blobs out. 256 KiB gave ~1,050 MiB/s for a 256 MiB pull
+/// on the project machine; 512 KiB ~1,500 (1 MiB ~1,900, but 8 concurrent 1 MiB pulls then
+/// peaked at 45-62 MiB RSS instead of 36). Issue #6.
+const READ_CHUNK: usize = 512 * 1024;
 
 pub struct FsStorage {
     root: PathBuf,
