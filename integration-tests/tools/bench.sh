@@ -141,44 +141,74 @@ limit_size=$((256 << 20)) && [ "$profile" = debug ] && limit_size=$((16 << 20))
 bench limits --dir "$work" --tmpfs "$shm" --size "$limit_size" \
     | tee "$out/limits.jsonl"
 
-run_pair() { # mode auth dir-root sizes extra-args…
-    local mode="$1" auth="$2" root="$3" sizes="$4" round target url pid
-    shift 4
-    [ "$auth" = bearer ] && start_index "$root/index"
-    start_pier "$root/pier" "$auth"
-    start_peer "$root/peer" "$auth"
-    local creds=() token=()
-    [ "$auth" = bearer ] && creds=(--creds bench:bench-pw) && token=(--token-url "$index_url/token")
-    if [ "$mode" != tmpfs ]; then
+start_target() { # target dir auth → sets url, pid
+    if [ "$1" = pier ]; then
+        start_pier "$2" "$3" && url="$pier_url" pid="$pier_pid"
+    else
+        start_peer "$2" "$3" && url="$peer_url" pid="$peer_pid"
+    fi
+}
+stop_target() { # pid dir: stop one server and delete its data
+    local p keep=()
+    kill "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+    for p in "${pids[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+    pids=("${keep[@]}")
+    rm -rf "$2"
+}
+one_run() { # mode round target url pid extra-args…
+    local mode="$1" round="$2" target="$3" url="$4" pid="$5"
+    shift 5
+    local extra=()
+    [ "$target" = pier ] && extra=("${token[@]}")
+    echo "== $mode round $round: $target ($(uptime | sed 's/.*load average/load/'))"
+    bench run --url "$url" "${creds[@]}" "${extra[@]}" -c "$conc" --run "r$round" \
+        --seconds "$secs" --pid "$pid" --tag "target=$target" --tag "mode=$mode" \
+        --tag "round=$round" "${smoke[@]}" "$@" | tee -a "$out/$mode.jsonl"
+}
+run_pair() { # mode auth dir-root sizes listing(yes|no) extra-args…
+    local mode="$1" auth="$2" root="$3" sizes="$4" listing="$5" round target url pid
+    shift 5
+    creds=() token=()
+    if [ "$auth" = bearer ]; then
+        start_index "$root/index"
+        creds=(--creds bench:bench-pw) token=(--token-url "$index_url/token")
+    fi
+    # Blob and manifest workloads: a fresh server for each target and round, so that the
+    # gigabytes of large blobs never pile up, and no run inherits another's data.
+    for round in $(seq "$rounds"); do
         for target in pier peer; do
-            url="$pier_url" && [ "$target" = peer ] && url="$peer_url"
+            start_target "$target" "$root/$target-r$round" "$auth"
+            one_run "$mode" "$round" "$target" "$url" "$pid" --sizes "$sizes" "$@"
+            stop_target "$pid" "$root/$target-r$round"
+        done
+    done
+    # Listing workloads: one server per target, seeded once through the API.
+    if [ "$listing" = yes ]; then
+        for target in pier peer; do
+            start_target "$target" "$root/$target-listing" "$auth"
             echo "== $mode: seeding $target with $seed tags and repositories"
             SECONDS=0
             bench seed --url "$url" "${creds[@]}" -c "$conc" --to "$seed"
             echo "   ${SECONDS}s"
         done
-    fi
-    for round in $(seq "$rounds"); do
-        for target in pier peer; do
-            url="$pier_url" pid="$pier_pid"
-            [ "$target" = peer ] && url="$peer_url" pid="$peer_pid"
-            local extra=()
-            [ "$target" = pier ] && extra=("${token[@]}")
-            echo "== $mode round $round: $target ($(uptime | sed 's/.*load average/load/'))"
-            bench run --url "$url" "${creds[@]}" "${extra[@]}" -c "$conc" --run "r$round" \
-                --seconds "$secs" --sizes "$sizes" --seeded "$seed" --pid "$pid" \
-                --tag "target=$target" --tag "mode=$mode" --tag "round=$round" "${smoke[@]}" "$@" \
-                | tee -a "$out/$mode.jsonl"
+        for round in $(seq "$rounds"); do
+            for target in pier peer; do
+                url="$pier_url" pid="$pier_pid"
+                [ "$target" = peer ] && url="$peer_url" pid="$peer_pid"
+                one_run "$mode" "$round" "$target" "$url" "$pid" --seeded "$seed" --only tags,catalog
+            done
         done
-    done
+    fi
     stop_all
+    rm -rf "$root"
 }
 
-want anonymous && run_pair anonymous anonymous "$work/anonymous" "$sizes"
-want bearer && run_pair bearer bearer "$work/bearer" "$sizes" \
-    --only manifest,blob_head,blob_mount,push_mono_1m,pull_1m,push_mono_64k,pull_64k,tags,catalog,mixed,token
+want anonymous && run_pair anonymous anonymous "$work/anonymous" "$sizes" yes
+want bearer && run_pair bearer bearer "$work/bearer" "$sizes" yes \
+    --only manifest,blob_head,blob_mount,push_mono_1m,pull_1m,push_mono_64k,pull_64k,mixed,token
 large="$(tr ',' '\n' <<<"$sizes" | sort -n | tail -2 | paste -sd,)"
-want tmpfs && run_pair tmpfs anonymous "$shm/tmpfs" "$large" --only push_,pull_
+want tmpfs && run_pair tmpfs anonymous "$shm/tmpfs" "$large" no --only push_,pull_
 
 want flatness && {
 echo "== flatness: Pier listing pages at 1,000 and $flat_max entries"
