@@ -13,3 +13,6 @@ cargo build --workspace --bins --locked
 
 echo "== testing"
 cargo test --workspace --locked --no-fail-fast -- --test-threads="${PIER_TEST_THREADS:-2}"
+
+echo "== benchmark smoke (tiny sizes, one round: every status and digest checked, no speed asserted)"
+bash integration-tests/tools/bench.sh --smoke

@@ -5,6 +5,7 @@
 //! not installed is a test failure (see `require_tool`), never a silent skip.
 
 pub mod artifacts;
+pub mod bench;
 pub mod browser;
 pub mod image;
 pub mod pier;

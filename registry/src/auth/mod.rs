@@ -129,6 +129,7 @@ impl Gate {
                 issuer: c.issuer.clone(),
                 audience: c.service.clone(),
                 leeway: c.leeway_seconds,
+                verified: cache::TtlCache::new(verify::VERIFIED_TTL, c.confirm_cache_entries),
             },
             confirmer: Confirmer {
                 client,

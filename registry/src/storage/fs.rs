@@ -3,17 +3,19 @@
 //! Writers fsync on commit; renames are atomic (same filesystem) and followed by an fsync of
 //! the target directory, so a committed blob survives a crash.
 
+use super::fs_writer::FsWriter;
 use super::{ByteStream, Storage, StorageError, StoragePath, StorageWriter};
 use async_trait::async_trait;
-use bytes::Bytes;
 use futures_util::StreamExt;
 use std::io::SeekFrom;
 use std::path::{Path, PathBuf};
-use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 
-/// Read buffer size for streaming blobs out.
-const READ_CHUNK: usize = 256 * 1024;
+/// Read buffer size for streaming blobs out. 256 KiB gave ~1,050 MiB/s for a 256 MiB pull
+/// on the project machine; 512 KiB ~1,500 (1 MiB ~1,900, but 8 concurrent 1 MiB pulls then
+/// peaked at 45-62 MiB RSS instead of 36). Issue #6.
+const READ_CHUNK: usize = 512 * 1024;
 
 pub struct FsStorage {
     root: PathBuf,
@@ -150,11 +152,8 @@ impl Storage for FsStorage {
                 .await
                 .map_err(io("seek", &full))?;
         }
-        Ok(Box::new(FsWriter {
-            file,
-            path: full,
-            size: offset,
-        }))
+        let file = file.into_std().await;
+        Ok(Box::new(FsWriter::new(file, full, offset)))
     }
 
     async fn rename(&self, from: &StoragePath, to: &StoragePath) -> Result<(), StorageError> {
@@ -216,43 +215,6 @@ impl Storage for FsStorage {
         .and_then(|r| r)
         .map_err(io("list", &self.root))?;
         Ok(found)
-    }
-}
-
-struct FsWriter {
-    file: tokio::fs::File,
-    path: PathBuf,
-    size: u64,
-}
-
-#[async_trait]
-impl StorageWriter for FsWriter {
-    async fn write(&mut self, data: Bytes) -> Result<(), StorageError> {
-        self.file
-            .write_all(&data)
-            .await
-            .map_err(io("write", &self.path))?;
-        self.size += data.len() as u64;
-        Ok(())
-    }
-
-    fn size(&self) -> u64 {
-        self.size
-    }
-
-    async fn commit(mut self: Box<Self>) -> Result<u64, StorageError> {
-        self.file.flush().await.map_err(io("flush", &self.path))?;
-        self.file
-            .sync_data()
-            .await
-            .map_err(io("fsync", &self.path))?;
-        Ok(self.size)
-    }
-
-    async fn cancel(mut self: Box<Self>) -> Result<(), StorageError> {
-        // The caller's recorded size stays authoritative: the next writer truncates to it.
-        let _ = self.file.flush().await;
-        Ok(())
     }
 }
 

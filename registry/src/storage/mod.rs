@@ -6,6 +6,7 @@
 //! driver sees is a [`StoragePath`] built by [`layout`], never text from a request.
 
 pub mod fs;
+mod fs_writer;
 pub mod layout;
 #[cfg(test)]
 mod suite;
