@@ -23,6 +23,7 @@ pub mod db;
 pub mod error;
 pub mod gc;
 pub mod manifest;
+pub mod memory;
 pub mod routes;
 pub mod server;
 pub mod services;

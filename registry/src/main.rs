@@ -34,6 +34,7 @@ enum Command {
 }
 
 fn main() {
+    pier_registry::memory::limit_malloc_arenas();
     env_logger::Builder::from_env(env_logger::Env::new().filter_or("PIER_REGISTRY_LOG", "info"))
         .init();
     let cli = Cli::parse();
