@@ -1,73 +1,14 @@
 //! The web UI in-process: session cookie flags, CSRF on every form, 403 on forged posts,
-//! personal access tokens at /token and /introspect, the token-flow page, paging.
+//! personal access tokens at /token and /introspect, paging (the token-flow page:
+//! `web_flows.rs`).
 
 mod common;
 
 use actix_web::http::StatusCode;
 use actix_web::test::TestRequest;
-use common::{basic, token_request, TestIndex, ADMIN_PASSWORD, REGISTRY_SECRET};
+use common::web::{csrf_of, get, post, set_cookie};
+use common::{basic, introspect, token_request, TestIndex, ADMIN_PASSWORD};
 use pier_index::services::repositories;
-
-const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");
-
-/// `name=value` of the first `Set-Cookie` for `name`, and the whole header line.
-fn set_cookie(r: &common::Reply, name: &str) -> (String, String) {
-    let line = r
-        .headers
-        .get_all("set-cookie")
-        .map(|v| v.to_str().unwrap().to_string())
-        .find(|v| v.starts_with(&format!("{name}=")))
-        .unwrap_or_else(|| panic!("no {name} cookie in {:?}", r.headers));
-    let pair = line.split(';').next().unwrap().to_string();
-    (pair, line)
-}
-
-/// The first `name="csrf" value="…"` of a page.
-fn csrf_of(html: &str) -> String {
-    let at = html.find(r#"name="csrf" value=""#).expect("a csrf field") + 19;
-    html[at..].split('"').next().unwrap().to_string()
-}
-
-fn post(uri: &str, cookie: &str, form: &[(&str, &str)]) -> TestRequest {
-    TestRequest::post()
-        .uri(uri)
-        .insert_header(FORM)
-        .insert_header(("Cookie", cookie.to_string()))
-        .set_payload(serde_urlencoded::to_string(form).unwrap())
-}
-
-fn get(uri: &str, cookie: &str) -> TestRequest {
-    TestRequest::get()
-        .uri(uri)
-        .insert_header(("Cookie", cookie.to_string()))
-}
-
-/// Log in through the form; returns the session cookie pair and the header line.
-macro_rules! login {
-    ($app:expr, $user:expr, $password:expr) => {{
-        let r = call!($app, TestRequest::get().uri("/ui/login"));
-        assert_eq!(r.status, StatusCode::OK);
-        let (login_cookie, _) = set_cookie(&r, "pier_login");
-        let csrf = csrf_of(&r.text());
-        let form = [
-            ("csrf", csrf.as_str()),
-            ("username", $user),
-            ("password", $password),
-        ];
-        let r = call!($app, post("/ui/login", &login_cookie, &form));
-        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
-        set_cookie(&r, "pier_session")
-    }};
-}
-
-/// A page's CSRF token.
-macro_rules! csrf {
-    ($app:expr, $cookie:expr) => {{
-        let r = call!($app, get("/ui/tokens", &$cookie));
-        assert_eq!(r.status, StatusCode::OK);
-        csrf_of(&r.text())
-    }};
-}
 
 #[actix_web::test]
 async fn session_cookie_is_httponly_samesite_strict_and_pages_need_it() {
@@ -217,14 +158,6 @@ async fn a_user_without_rights_sees_no_manage_buttons_and_gets_403_posting_anywa
     assert_eq!(still.visibility, "public");
 }
 
-fn introspect(token: &str) -> TestRequest {
-    TestRequest::post()
-        .uri("/introspect")
-        .insert_header(basic("registry", REGISTRY_SECRET))
-        .insert_header(FORM)
-        .set_payload(serde_urlencoded::to_string([("token", token)]).unwrap())
-}
-
 #[actix_web::test]
 async fn access_tokens_log_in_within_their_scope_and_revoking_ends_their_tokens() {
     let t = TestIndex::new();
@@ -310,68 +243,6 @@ async fn access_tokens_log_in_within_their_scope_and_revoking_ends_their_tokens(
     assert!(call!(app, get("/ui/tokens", &cookie))
         .text()
         .contains("revoked"));
-}
-
-#[actix_web::test]
-async fn the_flow_page_draws_issue_and_confirm_as_numbered_steps() {
-    let t = TestIndex::new();
-    let app = app!(t);
-    let q = "service=pier-registry&scope=repository:admin/app:push";
-    let r = call!(app, token_request(q, Some(("admin", ADMIN_PASSWORD))));
-    let token = r.json()["token"].as_str().unwrap().to_string();
-    assert_eq!(call!(app, introspect(&token)).json()["active"], true);
-    let (_, claims) = common::jwt_parts(&token);
-    let (cookie, _) = login!(app, "admin", ADMIN_PASSWORD);
-    let html = call!(app, get("/ui/flows", &cookie)).text();
-    let jti = claims["jti"].as_str().unwrap();
-    let at = html.find(jti).expect("the flow of the token");
-    let flow = &html[at..];
-    let issue = flow.find(r#"data-action="token.issue""#).unwrap();
-    let confirm = flow.find(r#"data-action="token.confirm""#).unwrap();
-    assert!(issue < confirm);
-    assert!(flow[confirm..].contains(r#"<span class="party registry">registry</span>"#));
-    let audit = call!(app, get("/ui/audit?action=web.", &cookie)).text();
-    assert!(audit.contains("web.login"));
-    assert!(!audit.contains("token.issue"));
-}
-
-#[actix_web::test]
-async fn the_flow_page_draws_a_v1_push_with_the_registry_check() {
-    let t = TestIndex::new();
-    let app = app!(t);
-    let image = "a".repeat(64);
-    let body = format!(r#"[{{"id":"{image}"}}]"#);
-    let r = call!(
-        app,
-        TestRequest::put()
-            .uri("/v1/repositories/admin/app/")
-            .insert_header(basic("admin", ADMIN_PASSWORD))
-            .insert_header(("X-Docker-Token", "true"))
-            .insert_header(("Content-Type", "application/json"))
-            .set_payload(body)
-    );
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    let token = r.header("X-Docker-Token").to_string();
-    let id = token
-        .strip_prefix("signature=")
-        .and_then(|s| s.split('.').next())
-        .expect("signature=<id>.<secret>,…")
-        .to_string();
-    // What the registry does with the client's token before it stores anything.
-    let r = call!(
-        app,
-        TestRequest::get()
-            .uri("/v1/repositories/admin/app/images")
-            .insert_header(("Authorization", format!("Token {token}")))
-    );
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    let (cookie, _) = login!(app, "admin", ADMIN_PASSWORD);
-    let html = call!(app, get("/ui/flows", &cookie)).text();
-    let at = html.find(&id).expect("the v1 flow, by its token id");
-    let flow = &html[at..];
-    let issue = flow.find(r#"data-action="v1.token.issue""#).unwrap();
-    let confirm = flow.find(r#"data-action="v1.token.confirm""#).unwrap();
-    assert!(issue < confirm, "issue then the registry's check");
 }
 
 #[actix_web::test]

@@ -13,6 +13,8 @@ use pier_index::services::policy::Subject;
 use pier_index::{Index, IndexConfig};
 use serde_json::Value;
 
+pub mod web;
+
 pub const ADMIN_PASSWORD: &str = "admin-password";
 pub const REGISTRY_SECRET: &str = "registry-secret";
 
@@ -167,4 +169,13 @@ pub fn access(claims: &Value) -> Vec<String> {
         .collect();
     out.sort();
     out
+}
+
+/// The registry's `POST /introspect` of `token` (RFC 7662), with the registry's secret.
+pub fn introspect(token: &str) -> TestRequest {
+    TestRequest::post()
+        .uri("/introspect")
+        .insert_header(basic("registry", REGISTRY_SECRET))
+        .insert_header(web::FORM)
+        .set_payload(serde_urlencoded::to_string([("token", token)]).unwrap())
 }
