@@ -17,27 +17,30 @@ fn basic() -> String {
     basic_auth(USER, PASSWORD)
 }
 
-fn token(pier: &Pier, scope: &str) -> String {
+/// The index's answer to a token request for `scope`, as alice.
+fn token_answer(pier: &Pier, scope: &str) -> Value {
     let resp = ureq::get(&pier.index.url("/token"))
         .query("service", "pier-registry")
         .query("scope", scope)
         .set("Authorization", &basic())
         .call()
         .expect("token");
-    let body: Value = serde_json::from_str(&resp.into_string().unwrap()).unwrap();
-    body["token"].as_str().unwrap().to_string()
+    serde_json::from_str(&resp.into_string().unwrap()).unwrap()
+}
+
+fn token(pier: &Pier, scope: &str) -> String {
+    token_answer(pier, scope)["token"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 /// The `scope` the index granted for `scope`.
 fn token_scope(pier: &Pier, scope: &str) -> String {
-    let resp = ureq::get(&pier.index.url("/token"))
-        .query("service", "pier-registry")
-        .query("scope", scope)
-        .set("Authorization", &basic())
-        .call()
-        .expect("token");
-    let body: Value = serde_json::from_str(&resp.into_string().unwrap()).unwrap();
-    body["scope"].as_str().unwrap_or_default().to_string()
+    token_answer(pier, scope)["scope"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// Status and body of a registry GET with a token.
