@@ -86,14 +86,18 @@ impl Default for HttpConfig {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseConfig {
-    /// `sqlite://PATH` (PostgreSQL migrations are kept in step; the backend is not wired yet).
-    pub url: String,
+    /// `sqlite://PATH` (the default, one machine) or `postgres://USER:PASS@HOST:PORT/DB`
+    /// (any number of replicas). A secret: it may carry a password (`_FILE` works).
+    pub url: Secret,
+    /// Connections in this process's pool.
+    pub pool_size: u32,
 }
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
         DatabaseConfig {
-            url: "sqlite://pier-data/index/index.db".into(),
+            url: Secret::new("sqlite://pier-data/index/index.db"),
+            pool_size: 8,
         }
     }
 }
@@ -194,7 +198,7 @@ impl IndexConfig {
     /// Defaults with the database and the signing keys under `dir` (tests, `pier up`).
     pub fn under(dir: &Path) -> Self {
         let mut c = IndexConfig::default();
-        c.database.url = format!("sqlite://{}", dir.join("index.db").display());
+        c.database.url = Secret::new(format!("sqlite://{}", dir.join("index.db").display()));
         c.token.key_dir = dir.join("keys");
         c
     }
@@ -254,6 +258,7 @@ impl IndexConfig {
         let mut c = self.clone();
         c.registry.introspection_secret = hide(&c.registry.introspection_secret);
         c.admin.password = hide(&c.admin.password);
+        c.database.url = Secret::new(pier_shared::db::redact(c.database.url.expose()));
         c
     }
 }

@@ -22,7 +22,8 @@ pub struct Index {
 impl Index {
     /// Open (and migrate) the database and load or create the signing keys.
     pub fn open(config: IndexConfig) -> Result<Index, String> {
-        let db = crate::db::open(&config.database.url).map_err(|e| e.to_string())?;
+        let db = crate::db::open(config.database.url.expose(), config.database.pool_size)
+            .map_err(|e| e.to_string())?;
         let keys = SigningKeys::load_or_create(&config.token.key_dir, &config.token.issuer)?;
         Ok(Index {
             db,

@@ -10,7 +10,7 @@ fn pier_index(dir: &Path) -> Command {
     cmd.env_clear()
         .env(
             "PIER_INDEX_DATABASE_URL",
-            format!("sqlite://{}", dir.join("index.db").display()),
+            pier_shared::testing::database_url(dir, "index.db"),
         )
         .env("PIER_INDEX_TOKEN_KEY_DIR", dir.join("keys"))
         .env("PIER_INDEX_PASSWORDS_BCRYPT_COST", "4")
@@ -46,6 +46,8 @@ fn ok(out: &Output) -> String {
 /// Open the same database in-process, to look at what the CLI did.
 fn open(dir: &Path) -> pier_index::Index {
     let mut c = pier_index::IndexConfig::under(dir);
+    c.database.url =
+        pier_index::config::Secret::new(pier_shared::testing::database_url(dir, "index.db"));
     c.passwords.bcrypt_cost = 4;
     pier_index::Index::open(c).unwrap()
 }

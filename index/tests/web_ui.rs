@@ -250,15 +250,13 @@ async fn ten_thousand_repositories_are_paged_and_searchable() {
     let t = TestIndex::new();
     t.index
         .db
-        .run(|c| -> Result<(), pier_index::db::DbError> {
+        .transaction(|c| -> Result<(), pier_index::db::DbError> {
             use pier_index::db::{namespaces, repositories};
             let ns = namespaces::find(c, "admin")?.unwrap();
-            c.immediate_transaction(|c| {
-                for i in 0..10_000 {
-                    repositories::allocate(c, ns.id, &format!("admin/repo-{i:05}"))?;
-                }
-                Ok(())
-            })
+            for i in 0..10_000 {
+                repositories::allocate(c, ns.id, &format!("admin/repo-{i:05}"))?;
+            }
+            Ok(())
         })
         .await
         .unwrap();

@@ -25,7 +25,7 @@ fn index_env(data: &Path) -> Vec<(String, String)> {
         ("PIER_INDEX_HTTP_LISTEN", "127.0.0.1:0".to_string()),
         (
             "PIER_INDEX_DATABASE_URL",
-            format!("sqlite://{}", data.join("index.db").display()),
+            pier_shared::testing::database_url(data, "index.db"),
         ),
         (
             "PIER_INDEX_TOKEN_KEY_DIR",

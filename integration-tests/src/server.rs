@@ -140,7 +140,7 @@ impl Registry {
     /// The environment [`Registry::start_with`] gives the registry (also right for its CLI).
     pub fn env(data: &Path, extra: &[(&str, &str)]) -> Vec<(String, String)> {
         let storage = data.join("storage");
-        let db = format!("sqlite://{}", data.join("metadata.db").display());
+        let db = pier_shared::testing::database_url(data, "metadata.db");
         let mut env = kv(&[
             ("PIER_REGISTRY_HTTP_LISTEN", "127.0.0.1:0"),
             ("PIER_REGISTRY_HTTP_WORKERS", "2"),

@@ -85,14 +85,18 @@ impl Default for StorageConfig {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseConfig {
-    /// `sqlite://PATH` (default) — PostgreSQL is planned, see docs/configuration.md.
-    pub url: String,
+    /// `sqlite://PATH` (the default, one machine) or `postgres://USER:PASS@HOST:PORT/DB`
+    /// (any number of replicas). A secret: it may carry a password (`_FILE` works).
+    pub url: Secret,
+    /// Connections in this process's pool.
+    pub pool_size: u32,
 }
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
         DatabaseConfig {
-            url: "sqlite://pier-data/registry/metadata.db".into(),
+            url: Secret::new("sqlite://pier-data/registry/metadata.db"),
+            pool_size: 8,
         }
     }
 }
@@ -311,7 +315,7 @@ impl RegistryConfig {
     pub fn under(dir: &Path) -> Self {
         let mut c = RegistryConfig::default();
         c.storage.root = dir.join("storage");
-        c.database.url = format!("sqlite://{}", dir.join("metadata.db").display());
+        c.database.url = Secret::new(format!("sqlite://{}", dir.join("metadata.db").display()));
         c
     }
 
@@ -350,6 +354,7 @@ impl RegistryConfig {
         if !c.auth.introspection_secret.is_empty() {
             c.auth.introspection_secret = Secret::new("<redacted>");
         }
+        c.database.url = Secret::new(pier_shared::db::redact(c.database.url.expose()));
         c
     }
 }

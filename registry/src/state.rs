@@ -22,7 +22,8 @@ impl Registry {
     /// authorization gate (reading `auth.jwks_file`).
     pub fn open(config: RegistryConfig) -> Result<Registry, String> {
         let auth = Gate::from_config(&config.auth)?;
-        let db = crate::db::open(&config.database.url).map_err(|e| e.to_string())?;
+        let db = crate::db::open(config.database.url.expose(), config.database.pool_size)
+            .map_err(|e| e.to_string())?;
         let storage = crate::storage::fs::FsStorage::new(&config.storage.root)
             .map_err(|e| format!("storage root {}: {e}", config.storage.root.display()))?;
         let v1 = crate::services::v1::V1State::new(

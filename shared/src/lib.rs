@@ -3,18 +3,21 @@
 //! Everything a request carries is parsed once into one of these types at the edge
 //! (`Digest`, `RepoName`, `Tag`, `Reference`); code behind the routes never juggles raw
 //! strings. The OCI error-code table and the one writer of `{"errors":[…]}` bodies live in
-//! [`oci_error`]. Apart from reading configuration files, its only I/O is the SQLite pool
-//! both services keep their metadata in ([`sqlite`]).
+//! [`oci_error`]. Apart from reading configuration files, its only I/O is the database pool
+//! both services keep their metadata in ([`db`]: SQLite or PostgreSQL).
 
 pub mod config;
+pub mod db;
 pub mod digest;
 pub mod name;
 pub mod oci_error;
 pub mod scope;
-pub mod sqlite;
 pub mod tls;
 pub mod token;
 pub mod v1;
+
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use digest::{Algorithm, Digest, DigestError, Hasher};
 pub use name::{NameError, Reference, RepoName, Tag};

@@ -18,31 +18,39 @@ pub mod users;
 pub mod v1;
 pub mod web_sessions;
 
-use diesel_migrations::{embed_migrations, EmbeddedMigrations};
-use pier_shared::sqlite::Durability;
-pub use pier_shared::sqlite::{now, Conn, Db, DbError};
+use diesel_migrations::embed_migrations;
+pub use pier_shared::db::{now, Backend, Conn, Db, DbError};
+use pier_shared::db::{Durability, Migrations, Options};
 
-pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/index/sqlite");
+pub const MIGRATIONS: Migrations = Migrations {
+    sqlite: &embed_migrations!("../migrations/index/sqlite"),
+    postgres: &embed_migrations!("../migrations/index/postgres"),
+    lock_key: 0x7069_6572_6978,
+};
 
-/// Open (and migrate) the index database. `NORMAL` durability: a power loss may lose the
-/// last commits (a just-issued refresh token, an audit batch), never corrupt the file.
-pub fn open(url: &str) -> Result<Db, DbError> {
-    Db::open(url, MIGRATIONS, Durability::Normal)
+/// Open (and migrate) the index database. On SQLite `NORMAL` durability: a power loss may
+/// lose the last commits (a just-issued refresh token, an audit batch), never corrupt the file.
+pub fn open(url: &str, pool_size: u32) -> Result<Db, DbError> {
+    let options = Options {
+        durability: Durability::Normal,
+        pool_size,
+    };
+    Db::open(url, MIGRATIONS, options)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use diesel_migrations::MigrationHarness;
 
     #[test]
     fn migrations_go_up_down_up() {
         let dir = tempfile::tempdir().unwrap();
-        let db = open(dir.path().join("m.db").to_str().unwrap()).unwrap();
+        let url = pier_shared::testing::database_url(dir.path(), "m.db");
+        let db = open(&url, 2).unwrap();
         let mut conn = db.conn().unwrap();
-        conn.revert_all_migrations(MIGRATIONS).unwrap();
-        assert!(conn.has_pending_migration(MIGRATIONS).unwrap());
-        conn.run_pending_migrations(MIGRATIONS).unwrap();
-        assert!(!conn.has_pending_migration(MIGRATIONS).unwrap());
+        assert_eq!(
+            pier_shared::db::up_down_up(&mut conn, &MIGRATIONS),
+            Ok(true)
+        );
     }
 }

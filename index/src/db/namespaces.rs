@@ -43,10 +43,10 @@ pub fn list(conn: &mut Conn, kind: &str) -> Result<Vec<Namespace>, DbError> {
 }
 
 pub fn add_owner(conn: &mut Conn, namespace_id: i64, user_id: i64) -> Result<(), DbError> {
-    diesel::insert_into(o::namespace_owners)
+    pier_shared::on_backend!(conn, c => diesel::insert_into(o::namespace_owners)
         .values((o::namespace_id.eq(namespace_id), o::user_id.eq(user_id)))
         .on_conflict_do_nothing()
-        .execute(conn)?;
+        .execute(c))?;
     Ok(())
 }
 

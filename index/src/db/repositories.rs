@@ -108,7 +108,10 @@ pub fn list_live(
         );
     }
     if let Some(q) = q.filter(|q| !q.is_empty()) {
+        // Names are lowercase; lowering the query keeps SQLite's case-insensitive LIKE on
+        // PostgreSQL, whose LIKE is case-sensitive.
         let escaped = q
+            .to_lowercase()
             .replace('\\', "\\\\")
             .replace('%', "\\%")
             .replace('_', "\\_");

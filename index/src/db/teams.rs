@@ -47,10 +47,10 @@ pub fn list(conn: &mut Conn, namespace_id: i64) -> Result<Vec<Team>, DbError> {
 }
 
 pub fn add_member(conn: &mut Conn, team_id: i64, user_id: i64) -> Result<(), DbError> {
-    diesel::insert_into(m::team_members)
+    pier_shared::on_backend!(conn, c => diesel::insert_into(m::team_members)
         .values((m::team_id.eq(team_id), m::user_id.eq(user_id)))
         .on_conflict_do_nothing()
-        .execute(conn)?;
+        .execute(c))?;
     Ok(())
 }
 

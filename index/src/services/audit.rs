@@ -66,7 +66,7 @@ async fn write(db: &Db, batch: Vec<NewEvent>) {
     }
     let n = batch.len();
     let r: Result<(), DbError> = db
-        .run(move |c| c.immediate_transaction(|c| crate::db::audit::insert_all(c, &batch)))
+        .transaction(move |c| crate::db::audit::insert_all(c, &batch))
         .await;
     if let Err(e) = r {
         log::error!("audit: {n} events lost: {e}");

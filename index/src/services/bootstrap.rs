@@ -22,24 +22,22 @@ pub fn ensure_admin(index: &Index) -> Result<Option<String>> {
     super::users::validate_password(password)?;
     let hash = bcrypt::hash(password, index.config.passwords.bcrypt_cost)
         .map_err(|e| Error::Internal(e.to_string()))?;
-    index.db.run_sync(|c| {
-        c.immediate_transaction(|c| -> Result<()> {
-            if users::find(c, "admin")?.is_some() {
-                return Ok(()); // another process won the race; its password stands
-            }
-            users::insert(c, "admin", &hash, None, true)?;
-            if namespaces::find(c, "admin")?.is_none() {
-                namespaces::insert(c, "admin", namespaces::USER)?;
-            }
-            let event = NewEvent {
-                time: now(),
-                actor: "bootstrap".into(),
-                action: "user.create".into(),
-                target: "admin".into(),
-                detail: Some("admin=true".into()),
-            };
-            Ok(audit::insert_all(c, &[event])?)
-        })
+    index.db.transaction_sync(|c| -> Result<()> {
+        if users::find(c, "admin")?.is_some() {
+            return Ok(()); // another process won the race; its password stands
+        }
+        users::insert(c, "admin", &hash, None, true)?;
+        if namespaces::find(c, "admin")?.is_none() {
+            namespaces::insert(c, "admin", namespaces::USER)?;
+        }
+        let event = NewEvent {
+            time: now(),
+            actor: "bootstrap".into(),
+            action: "user.create".into(),
+            target: "admin".into(),
+            detail: Some("admin=true".into()),
+        };
+        Ok(audit::insert_all(c, &[event])?)
     })?;
     Ok(generated)
 }

@@ -144,6 +144,7 @@ pub async fn issue_recorded(
         _ => None,
     };
     let (who, scopes, row) = (subject.clone(), req.scopes.clone(), refresh.clone());
+    let key = index.db.lock_key();
     let granted = index
         .db
         .run(move |c| -> Result<Vec<Scope>> {
@@ -152,7 +153,7 @@ pub async fn issue_recorded(
                 granted = limit.restrict(granted);
             }
             if let (Some(s), true) = (&who, !granted.allocate.is_empty() || row.is_some()) {
-                c.immediate_transaction(|c| -> Result<()> {
+                pier_shared::db::write_transaction(c, key, |c| -> Result<()> {
                     allocate(c, s, &granted.allocate)?;
                     if let Some((id, token, client)) = &row {
                         let hash = hash_refresh_token(token);

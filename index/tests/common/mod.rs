@@ -26,6 +26,7 @@ pub struct TestIndex {
 /// Config for tests: cheap bcrypt, introspection enabled, a known admin password.
 pub fn config(dir: &std::path::Path) -> IndexConfig {
     let mut c = IndexConfig::under(dir);
+    c.database.url = Secret::new(pier_shared::testing::database_url(dir, "index.db"));
     c.passwords.bcrypt_cost = 4;
     c.registry.introspection_secret = Secret::new(REGISTRY_SECRET);
     c.admin.password = Secret::new(ADMIN_PASSWORD);

@@ -7,14 +7,14 @@ use diesel::prelude::*;
 
 /// Record that a blob's bytes are in storage (idempotent).
 pub fn insert(conn: &mut Conn, digest: &str, size: i64) -> Result<(), DbError> {
-    diesel::insert_into(b::blobs)
+    pier_shared::on_backend!(conn, c => diesel::insert_into(b::blobs)
         .values((
             b::digest.eq(digest),
             b::size.eq(size),
             b::created_at.eq(now()),
         ))
         .on_conflict_do_nothing()
-        .execute(conn)?;
+        .execute(c))?;
     Ok(())
 }
 
@@ -32,7 +32,7 @@ pub fn size(conn: &mut Conn, digest: &str) -> Result<Option<i64>, DbError> {
 /// caller must not make the blob visible. Clears the blob's `unreferenced_since`.
 pub fn link(conn: &mut Conn, repository_id: i64, digest: &str) -> Result<(), DbError> {
     let t = now();
-    diesel::insert_into(rb::repository_blobs)
+    pier_shared::on_backend!(conn, c => diesel::insert_into(rb::repository_blobs)
         .values((
             rb::repository_id.eq(repository_id),
             rb::digest.eq(digest),
@@ -41,7 +41,7 @@ pub fn link(conn: &mut Conn, repository_id: i64, digest: &str) -> Result<(), DbE
         .on_conflict((rb::repository_id, rb::digest))
         .do_update()
         .set(rb::created_at.eq(t))
-        .execute(conn)?;
+        .execute(c))?;
     diesel::update(b::blobs.filter(b::digest.eq(digest)))
         .set(b::unreferenced_since.eq(None::<i64>))
         .execute(conn)?;

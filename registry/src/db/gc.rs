@@ -10,6 +10,7 @@ use super::schema::gc_deletions::dsl as g;
 use super::{Conn, DbError};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
+use pier_shared::db::sql;
 
 /// The condition on a `blobs` row (aliased `b`) that nothing references it.
 const UNREFERENCED: &str =
@@ -46,7 +47,8 @@ pub struct Marked {
 /// had claimed a digest may have moved a blob file into place just before its process
 /// died: unless something else accounts for that digest, its file delete is queued.
 pub fn expire_uploads(conn: &mut Conn, before: i64, now: i64) -> Result<Vec<String>, DbError> {
-    let stale: Vec<IdDigestRow> = diesel::sql_query(
+    let stale: Vec<IdDigestRow> = sql(
+        conn,
         "SELECT id, digest FROM uploads WHERE updated_at <= ? \
          AND (busy_until IS NULL OR busy_until < ?)",
     )
@@ -54,11 +56,12 @@ pub fn expire_uploads(conn: &mut Conn, before: i64, now: i64) -> Result<Vec<Stri
     .bind::<BigInt, _>(now)
     .load(conn)?;
     for s in &stale {
-        diesel::sql_query("DELETE FROM uploads WHERE id = ?")
+        sql(conn, "DELETE FROM uploads WHERE id = ?")
             .bind::<Text, _>(&s.id)
             .execute(conn)?;
         if let Some(d) = &s.digest {
-            diesel::sql_query(
+            sql(
+                conn,
                 "INSERT INTO gc_deletions (digest, marked_at) SELECT ?, ? \
                  WHERE NOT EXISTS (SELECT 1 FROM blobs WHERE digest = ?) \
                  AND NOT EXISTS (SELECT 1 FROM uploads WHERE digest = ?) \
@@ -81,7 +84,8 @@ pub fn expire_uploads(conn: &mut Conn, before: i64, now: i64) -> Result<Vec<Stri
 pub fn delete_untagged(conn: &mut Conn, before: i64) -> Result<usize, DbError> {
     let mut total = 0;
     loop {
-        let n = diesel::sql_query(
+        let n = sql(
+            conn,
             "DELETE FROM manifests WHERE id IN (SELECT m.id FROM manifests m \
              WHERE m.created_at <= ? \
              AND NOT EXISTS (SELECT 1 FROM tags t \
@@ -105,7 +109,8 @@ pub fn delete_untagged(conn: &mut Conn, before: i64) -> Result<usize, DbError> {
 /// Delete repository links made before `before` to blobs no manifest of that repository
 /// references, in repositories with no upload session open. Returns how many.
 pub fn delete_unused_links(conn: &mut Conn, before: i64) -> Result<usize, DbError> {
-    Ok(diesel::sql_query(
+    Ok(sql(
+        conn,
         "DELETE FROM repository_blobs WHERE created_at <= ? \
          AND NOT EXISTS (SELECT 1 FROM manifest_references r \
              JOIN manifests m ON m.id = r.manifest_id \
@@ -122,31 +127,40 @@ pub fn delete_unused_links(conn: &mut Conn, before: i64) -> Result<usize, DbErro
 /// delete the rows of blobs unreferenced since before `cutoff` and queue their files in
 /// `gc_deletions`. From the commit on, every reader sees these blobs as absent.
 pub fn mark(conn: &mut Conn, now: i64, cutoff: i64) -> Result<Vec<Marked>, DbError> {
-    diesel::sql_query(format!(
-        "UPDATE blobs AS b SET unreferenced_since = NULL \
+    sql(
+        conn,
+        &format!(
+            "UPDATE blobs AS b SET unreferenced_since = NULL \
          WHERE unreferenced_since IS NOT NULL AND NOT ({UNREFERENCED})"
-    ))
+        ),
+    )
     .execute(conn)?;
-    diesel::sql_query(format!(
-        "UPDATE blobs AS b SET unreferenced_since = ? \
+    sql(
+        conn,
+        &format!(
+            "UPDATE blobs AS b SET unreferenced_since = ? \
          WHERE unreferenced_since IS NULL AND {UNREFERENCED}"
-    ))
+        ),
+    )
     .bind::<BigInt, _>(now)
     .execute(conn)?;
-    let marked: Vec<Marked> = diesel::sql_query(format!(
-        "SELECT digest, size FROM blobs AS b WHERE unreferenced_since <= ? AND {UNREFERENCED} \
+    let marked: Vec<Marked> = sql(
+        conn,
+        &format!(
+            "SELECT digest, size FROM blobs AS b WHERE unreferenced_since <= ? AND {UNREFERENCED} \
          ORDER BY digest"
-    ))
+        ),
+    )
     .bind::<BigInt, _>(cutoff)
     .load(conn)?;
     for m in &marked {
-        diesel::sql_query("DELETE FROM blobs WHERE digest = ?")
+        sql(conn, "DELETE FROM blobs WHERE digest = ?")
             .bind::<Text, _>(&m.digest)
             .execute(conn)?;
-        diesel::insert_into(g::gc_deletions)
+        pier_shared::on_backend!(conn, c => diesel::insert_into(g::gc_deletions)
             .values((g::digest.eq(&m.digest), g::marked_at.eq(now)))
             .on_conflict_do_nothing()
-            .execute(conn)?;
+            .execute(c))?;
     }
     Ok(marked)
 }
@@ -163,7 +177,8 @@ pub fn pending(conn: &mut Conn) -> Result<Vec<String>, DbError> {
 /// row exists for it and no upload claims it. Call inside the write transaction that also
 /// deletes the file and then [`forget`]s the digest.
 pub fn deletable(conn: &mut Conn, digest: &str) -> Result<bool, DbError> {
-    let c: Count = diesel::sql_query(
+    let c: Count = sql(
+        conn,
         "SELECT COUNT(*) AS n FROM gc_deletions WHERE digest = ? \
          AND NOT EXISTS (SELECT 1 FROM blobs WHERE digest = ?) \
          AND NOT EXISTS (SELECT 1 FROM uploads WHERE digest = ?)",

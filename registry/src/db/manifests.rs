@@ -22,7 +22,7 @@ pub struct NewManifest<'a> {
 
 /// Store a manifest unless the repository already has it (same digest ⇒ same bytes).
 pub fn insert(conn: &mut Conn, new: &NewManifest<'_>) -> Result<(), DbError> {
-    let inserted = diesel::insert_into(m::manifests)
+    let inserted = pier_shared::on_backend!(conn, c => diesel::insert_into(m::manifests)
         .values((
             m::repository_id.eq(new.repository_id),
             m::digest.eq(new.digest),
@@ -35,7 +35,7 @@ pub fn insert(conn: &mut Conn, new: &NewManifest<'_>) -> Result<(), DbError> {
             m::created_at.eq(now()),
         ))
         .on_conflict_do_nothing()
-        .execute(conn)?;
+        .execute(c))?;
     if inserted == 0 {
         return Ok(());
     }
@@ -52,10 +52,10 @@ pub fn insert(conn: &mut Conn, new: &NewManifest<'_>) -> Result<(), DbError> {
         .map(|(d, kind)| (mr::manifest_id.eq(id), mr::digest.eq(d), mr::kind.eq(kind)))
         .collect();
     for chunk in refs.chunks(200) {
-        diesel::insert_into(mr::manifest_references)
+        pier_shared::on_backend!(conn, c => diesel::insert_into(mr::manifest_references)
             .values(chunk)
             .on_conflict_do_nothing()
-            .execute(conn)?;
+            .execute(c))?;
     }
     Ok(())
 }

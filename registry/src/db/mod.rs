@@ -14,31 +14,39 @@ pub mod tags;
 pub mod uploads;
 pub mod v1;
 
-use diesel_migrations::{embed_migrations, EmbeddedMigrations};
-use pier_shared::sqlite::Durability;
-pub use pier_shared::sqlite::{now, Conn, Db, DbError};
+use diesel_migrations::embed_migrations;
+pub use pier_shared::db::{now, Backend, Conn, Db, DbError};
+use pier_shared::db::{Durability, Migrations, Options};
 
-pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/registry/sqlite");
+pub const MIGRATIONS: Migrations = Migrations {
+    sqlite: &embed_migrations!("../migrations/registry/sqlite"),
+    postgres: &embed_migrations!("../migrations/registry/postgres"),
+    lock_key: 0x7069_6572_7267,
+};
 
 /// Open (and migrate) the registry's metadata database. Commits are durable on power loss:
 /// a client that got 201 for a blob or manifest must find it after any crash.
-pub fn open(url: &str) -> Result<Db, DbError> {
-    Db::open(url, MIGRATIONS, Durability::Full)
+pub fn open(url: &str, pool_size: u32) -> Result<Db, DbError> {
+    let options = Options {
+        durability: Durability::Full,
+        pool_size,
+    };
+    Db::open(url, MIGRATIONS, options)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use diesel_migrations::MigrationHarness;
 
     #[test]
     fn migrations_go_up_down_up() {
         let dir = tempfile::tempdir().unwrap();
-        let db = open(dir.path().join("m.db").to_str().unwrap()).unwrap();
+        let url = pier_shared::testing::database_url(dir.path(), "m.db");
+        let db = open(&url, 2).unwrap();
         let mut conn = db.conn().unwrap();
-        conn.revert_all_migrations(MIGRATIONS).unwrap();
-        assert!(conn.has_pending_migration(MIGRATIONS).unwrap());
-        conn.run_pending_migrations(MIGRATIONS).unwrap();
-        assert!(!conn.has_pending_migration(MIGRATIONS).unwrap());
+        assert_eq!(
+            pier_shared::db::up_down_up(&mut conn, &MIGRATIONS),
+            Ok(true)
+        );
     }
 }

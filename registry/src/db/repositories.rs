@@ -18,10 +18,10 @@ pub fn find_or_create(conn: &mut Conn, name: &str) -> Result<i64, DbError> {
     if let Some(id) = find(conn, name)? {
         return Ok(id);
     }
-    diesel::insert_into(r::repositories)
+    pier_shared::on_backend!(conn, c => diesel::insert_into(r::repositories)
         .values((r::name.eq(name), r::created_at.eq(now())))
         .on_conflict_do_nothing()
-        .execute(conn)?;
+        .execute(c))?;
     Ok(r::repositories
         .filter(r::name.eq(name))
         .select(r::id)

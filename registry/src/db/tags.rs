@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 /// Point `name` at a manifest (create or move the tag).
 pub fn set(conn: &mut Conn, repository_id: i64, name: &str, digest: &str) -> Result<(), DbError> {
-    diesel::insert_into(t::tags)
+    pier_shared::on_backend!(conn, c => diesel::insert_into(t::tags)
         .values((
             t::repository_id.eq(repository_id),
             t::name.eq(name),
@@ -16,7 +16,7 @@ pub fn set(conn: &mut Conn, repository_id: i64, name: &str, digest: &str) -> Res
         .on_conflict((t::repository_id, t::name))
         .do_update()
         .set((t::manifest_digest.eq(digest), t::updated_at.eq(now())))
-        .execute(conn)?;
+        .execute(c))?;
     Ok(())
 }
 

@@ -6,6 +6,7 @@ use super::schema::v1_repository_images::dsl as ri;
 use super::schema::v1_tags::dsl as t;
 use super::{now, Conn, DbError};
 use diesel::prelude::*;
+use pier_shared::db::sql;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = super::schema::v1_images)]
@@ -38,7 +39,7 @@ pub fn put_json(
     json: &[u8],
     parent: Option<&str>,
 ) -> Result<(), DbError> {
-    diesel::insert_into(i::v1_images)
+    pier_shared::on_backend!(conn, c => diesel::insert_into(i::v1_images)
         .values((
             i::id.eq(id),
             i::json.eq(json),
@@ -55,16 +56,16 @@ pub fn put_json(
             i::size.eq(None::<i64>),
             i::checksum.eq(None::<String>),
         ))
-        .execute(conn)?;
+        .execute(c))?;
     Ok(())
 }
 
 /// Record that the image was pushed to (or is used by) a repository.
 pub fn link(conn: &mut Conn, repository_id: i64, id: &str) -> Result<(), DbError> {
-    diesel::insert_into(ri::v1_repository_images)
+    pier_shared::on_backend!(conn, c => diesel::insert_into(ri::v1_repository_images)
         .values((ri::repository_id.eq(repository_id), ri::image_id.eq(id)))
         .on_conflict_do_nothing()
-        .execute(conn)?;
+        .execute(c))?;
     Ok(())
 }
 
@@ -144,7 +145,7 @@ pub fn set_tag(
     image: &str,
 ) -> Result<(), DbError> {
     let at = now();
-    diesel::insert_into(t::v1_tags)
+    pier_shared::on_backend!(conn, c => diesel::insert_into(t::v1_tags)
         .values((
             t::repository_id.eq(repository_id),
             t::name.eq(name),
@@ -154,7 +155,7 @@ pub fn set_tag(
         .on_conflict((t::repository_id, t::name))
         .do_update()
         .set((t::image_id.eq(image), t::updated_at.eq(at)))
-        .execute(conn)?;
+        .execute(c))?;
     Ok(())
 }
 
@@ -174,7 +175,8 @@ pub fn delete_tag(conn: &mut Conn, repository_id: i64, name: &str) -> Result<boo
 pub fn delete_orphans(conn: &mut Conn) -> Result<usize, DbError> {
     let mut total = 0;
     loop {
-        let n = diesel::sql_query(
+        let n = sql(
+            conn,
             "DELETE FROM v1_images WHERE \
              NOT EXISTS (SELECT 1 FROM v1_repository_images r WHERE r.image_id = v1_images.id) \
              AND NOT EXISTS (SELECT 1 FROM v1_tags g WHERE g.image_id = v1_images.id) \

@@ -76,10 +76,11 @@ fn ago(now: i64, seconds: u64) -> i64 {
 /// touched; the report says what would have gone.
 pub async fn run(reg: &Registry, dry_run: bool) -> Result<Report> {
     let cfg = reg.config.gc.clone();
+    let key = reg.db.lock_key();
     let p1 = reg
         .db
         .run(move |c| {
-            let result = c.immediate_transaction(|c| {
+            let result = pier_shared::db::write_transaction(c, key, |c| {
                 let now = db::now();
                 let expired = db::gc::expire_uploads(c, ago(now, cfg.upload_max_age_seconds), now)?;
                 let (mut manifests, mut links) = (0, 0);

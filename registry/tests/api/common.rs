@@ -46,8 +46,10 @@ impl Env {
         self.dir.path().join("registry")
     }
 
+    /// The registry's configuration: its data under [`Env::root`], its database there or
+    /// on PostgreSQL (`PIER_TEST_DATABASE`).
     pub fn config(&self) -> RegistryConfig {
-        RegistryConfig::under(&self.root())
+        test_config(&self.root())
     }
 
     pub fn storage(&self) -> PathBuf {
@@ -74,6 +76,14 @@ impl Env {
         });
         Api { call, reg }
     }
+}
+
+/// `RegistryConfig::under(dir)` on the database backend the tests run on.
+pub fn test_config(dir: &Path) -> RegistryConfig {
+    let mut c = RegistryConfig::under(dir);
+    c.database.url =
+        pier_shared::config::Secret::new(pier_shared::testing::database_url(dir, "metadata.db"));
+    c
 }
 
 /// A fresh registry and its application.

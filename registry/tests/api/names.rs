@@ -80,6 +80,7 @@ async fn invalid_names_are_400_name_invalid_on_every_endpoint() {
         "metadata.db",
         "metadata.db-shm",
         "metadata.db-wal",
+        "metadata.db.postgres-url",
         "storage",
     ];
     for e in entries(&env.root()) {

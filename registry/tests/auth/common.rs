@@ -97,6 +97,7 @@ pub fn claims(sub: &str, access: &[&str]) -> Value {
 /// The registry's token-mode configuration against `index`, under `dir`.
 pub fn token_config(dir: &std::path::Path, index: &str) -> RegistryConfig {
     let mut c = RegistryConfig::under(dir);
+    c.database.url = Secret::new(pier_shared::testing::database_url(dir, "metadata.db"));
     c.auth.mode = AuthMode::Token;
     c.auth.realm = format!("{index}/token");
     c.auth.jwks_url = format!("{index}/.well-known/jwks.json");

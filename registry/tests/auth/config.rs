@@ -127,7 +127,12 @@ async fn keys_from_a_jwks_file() {
 #[actix_web::test]
 async fn mode_none_ignores_authorization_entirely() {
     let dir = tempfile::tempdir().unwrap();
-    let reg = Registry::open(RegistryConfig::under(dir.path())).unwrap();
+    let mut c = RegistryConfig::under(dir.path());
+    c.database.url = pier_shared::config::Secret::new(pier_shared::testing::database_url(
+        dir.path(),
+        "metadata.db",
+    ));
+    let reg = Registry::open(c).unwrap();
     let app = test::init_service(pier_registry::server::app(reg)).await;
     for auth in [None, Some("Bearer garbage"), Some("Basic x")] {
         let mut r = TestRequest::with_uri("/v2/");
