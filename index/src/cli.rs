@@ -35,6 +35,26 @@ pub enum Command {
     /// Manage repositories.
     #[command(subcommand)]
     Repo(RepoCommand),
+    /// Manage the token signing keys (shared by every replica through the database).
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// Add a signing key: published at once, signing after the publish delay; the keys
+    /// before it retire once the last token they signed has expired.
+    Rotate {
+        /// Publish delay (default `keys.publish_seconds`; at least its minimum).
+        #[arg(long)]
+        publish_seconds: Option<u64>,
+    },
+    /// List the keys: kid, state (next, current, previous, retired) and times.
+    List {
+        /// One JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -184,6 +204,7 @@ async fn admin(index: &Index, command: Command) -> Result<(), String> {
                 );
             }
         }
+        Command::Keys(command) => crate::cli_keys::run(index, command).await?,
         Command::Serve | Command::CheckConfig => {}
     }
     Ok(())
