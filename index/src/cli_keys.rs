@@ -1,6 +1,7 @@
 //! `pier-index keys rotate|list`: what the command line says about signing keys.
 
 use crate::cli::KeysCommand;
+use crate::db::Db;
 use crate::keys::store;
 use crate::state::Index;
 
@@ -38,25 +39,30 @@ pub async fn run(index: &Index, command: KeysCommand) -> Result<(), String> {
                 time(r.previous_retire_after)
             );
         }
-        KeysCommand::List { json } => {
-            let keys = store::list(&index.db, at).await?;
-            if json {
-                let text = serde_json::to_string_pretty(&keys).map_err(|e| e.to_string())?;
-                println!("{text}");
-                return Ok(());
-            }
-            println!("KID\tSTATE\tCREATED\tSIGNS FROM\tRETIRE AFTER");
-            for k in keys {
-                println!(
-                    "{}\t{}\t{}\t{}\t{}",
-                    k.kid,
-                    k.state,
-                    time(k.created_at),
-                    time(k.signs_from),
-                    k.retire_after.map(time).unwrap_or_else(|| "-".into())
-                );
-            }
-        }
+        KeysCommand::List { json } => list(&index.db, json).await?,
+    }
+    Ok(())
+}
+
+/// `keys list`: every key's kid, state, times and the id of the KEK that sealed it.
+pub async fn list(db: &Db, json: bool) -> Result<(), String> {
+    let keys = store::list(db, crate::db::now()).await?;
+    if json {
+        let text = serde_json::to_string_pretty(&keys).map_err(|e| e.to_string())?;
+        println!("{text}");
+        return Ok(());
+    }
+    println!("KID\tSTATE\tCREATED\tSIGNS FROM\tRETIRE AFTER\tKEK");
+    for k in keys {
+        println!(
+            "{}\t{}\t{}\t{}\t{}\t{}",
+            k.kid,
+            k.state,
+            time(k.created_at),
+            time(k.signs_from),
+            k.retire_after.map(time).unwrap_or_else(|| "-".into()),
+            k.kek_id
+        );
     }
     Ok(())
 }

@@ -296,6 +296,12 @@ async fn keys_rotate_and_list() {
     let listed = |dir: &Path| -> Vec<serde_json::Value> {
         serde_json::from_str(&ok(&run(dir, &["keys", "list", "--json"], None))).unwrap()
     };
+    assert_eq!(
+        listed(dir),
+        Vec::<serde_json::Value>::new(),
+        "list makes no key"
+    );
+    drop(open(dir)); // first start: one key
     let first = listed(dir);
     assert_eq!(first.len(), 1, "{first:?}");
     assert_eq!(first[0]["state"], "current");
@@ -325,6 +331,28 @@ async fn keys_rotate_and_list() {
     let table = ok(&run(dir, &["keys", "list"], None));
     assert!(table.starts_with("KID\tSTATE"), "{table}");
     assert!(table.contains(&format!("{old}\tcurrent\t")), "{table}");
+
+    // Another KEK: rotate refuses to start, list still shows the rows (and their KEK id).
+    let other_kek = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
+    let with_kek = |args: &[&str]| {
+        pier_index(dir)
+            .env("PIER_INDEX_KEYS_ENCRYPTION_KEY", other_kek)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = with_kek(&["keys", "rotate"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("cannot be decrypted"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(other_kek));
+    let table = ok(&with_kek(&["keys", "list"]));
+    assert!(
+        table.contains(keys[0]["kek_id"].as_str().unwrap()),
+        "{table}"
+    );
 
     // The served JWKS has both (read in-process from the same database and key dir).
     let index = open(dir);
