@@ -35,6 +35,26 @@ pub enum Command {
     /// Manage repositories.
     #[command(subcommand)]
     Repo(RepoCommand),
+    /// Manage the token signing keys (shared by every replica through the database).
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// Add a signing key: published at once, signing after the publish delay; the keys
+    /// before it retire once the last token they signed has expired.
+    Rotate {
+        /// Publish delay (default `keys.publish_seconds`; at least its minimum).
+        #[arg(long)]
+        publish_seconds: Option<u64>,
+    },
+    /// List the keys: kid, state (next, current, previous, retired) and times.
+    List {
+        /// One JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -89,6 +109,12 @@ fn read_stdin_password() -> Result<String, String> {
 /// Run an administrative command against the database the configuration names.
 pub fn run_admin(config: IndexConfig, command: Command) -> Result<(), String> {
     actix_web::rt::System::new().block_on(async move {
+        if let Command::Keys(KeysCommand::List { json }) = command {
+            // Reads rows only, so it also works when this KEK cannot open the keys.
+            let db = crate::db::open(config.database.url.expose(), config.database.pool_size)
+                .map_err(|e| e.to_string())?;
+            return crate::cli_keys::list(&db, json).await;
+        }
         let index = Index::open(config)?;
         let result = admin(&index, command).await;
         index.audit.flush(&index.db).await;
@@ -184,6 +210,7 @@ async fn admin(index: &Index, command: Command) -> Result<(), String> {
                 );
             }
         }
+        Command::Keys(command) => crate::cli_keys::run(index, command).await?,
         Command::Serve | Command::CheckConfig => {}
     }
     Ok(())

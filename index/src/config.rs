@@ -22,6 +22,39 @@ pub struct IndexConfig {
     pub admin: AdminConfig,
     pub passwords: PasswordConfig,
     pub v1: V1Config,
+    pub keys: KeysConfig,
+}
+
+/// `[keys]`: the token signing keys every replica shares (docs/token-flow.md, "Signing keys").
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct KeysConfig {
+    /// Key-encryption key sealing the private keys in the database: 32 bytes, base64
+    /// (`openssl rand -base64 32`) or 64 hex digits. The same on every replica. Empty: a
+    /// key made on first start in `<token.key_dir>/key-encryption-key` (single node).
+    pub encryption_key: Secret,
+    /// How often each replica reloads the keys from the database.
+    pub reload_seconds: u64,
+    /// How long `keys rotate` publishes a new key before it signs with it. At least the
+    /// JWKS `max-age` (300) plus `reload_seconds`.
+    pub publish_seconds: u64,
+}
+
+impl Default for KeysConfig {
+    fn default() -> Self {
+        KeysConfig {
+            encryption_key: Secret::default(),
+            reload_seconds: 30,
+            publish_seconds: 600,
+        }
+    }
+}
+
+impl KeysConfig {
+    /// The shortest publish delay that is safe with this reload interval.
+    pub fn min_publish_seconds(&self) -> u64 {
+        crate::keys::JWKS_MAX_AGE_SECONDS + self.reload_seconds
+    }
 }
 
 /// `[v1]`: the legacy Docker v1 index protocol (docs/legacy-v1.md).
@@ -113,7 +146,8 @@ pub struct TokenConfig {
     pub extra_services: Vec<String>,
     /// Access-token lifetime (at least 60, the clients' minimum).
     pub lifetime_seconds: u64,
-    /// Where the ES256 signing key and its self-signed certificate live (made on first start).
+    /// The key-encryption key file made when `keys.encryption_key` is empty, and where
+    /// the pre-database key files (`token-signing-key.pem`) are imported from.
     pub key_dir: PathBuf,
     /// Refresh-token (docker identity token) lifetime.
     pub refresh_lifetime_days: u64,
@@ -237,6 +271,19 @@ impl IndexConfig {
         {
             return Err(Invalid("v1.endpoints are host:port values".into()));
         }
+        if self.keys.reload_seconds == 0 {
+            return Err(Invalid("keys.reload_seconds must be positive".into()));
+        }
+        if self.keys.publish_seconds < self.keys.min_publish_seconds() {
+            return Err(Invalid(format!(
+                "keys.publish_seconds must be at least {} (JWKS max-age {} + keys.reload_seconds)",
+                self.keys.min_publish_seconds(),
+                crate::keys::JWKS_MAX_AGE_SECONDS
+            )));
+        }
+        if !self.keys.encryption_key.is_empty() {
+            crate::keys::kek::parse(self.keys.encryption_key.expose()).map_err(Invalid)?;
+        }
         let url = &self.http.public_url;
         if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
             return Err(Invalid(
@@ -259,6 +306,7 @@ impl IndexConfig {
         c.registry.introspection_secret = hide(&c.registry.introspection_secret);
         c.admin.password = hide(&c.admin.password);
         c.database.url = Secret::new(pier_shared::db::redact(c.database.url.expose()));
+        c.keys.encryption_key = hide(&c.keys.encryption_key);
         c
     }
 }
@@ -272,10 +320,13 @@ mod tests {
         let mut c = IndexConfig::default();
         c.admin.password = Secret::new("hunter2");
         c.registry.introspection_secret = Secret::new("s3cret");
+        c.keys.encryption_key = Secret::new("a2VrLWtlay1rZWsta2VrLWtlay1rZWsta2VrLWtlayE=");
         let dbg = format!("{c:?}");
         assert!(!dbg.contains("hunter2") && !dbg.contains("s3cret"), "{dbg}");
+        assert!(!dbg.contains("a2Vr"), "{dbg}");
         let printed = toml::to_string(&c.redacted()).unwrap();
         assert!(!printed.contains("hunter2") && printed.contains("<redacted>"));
+        assert!(!printed.contains("a2Vr"), "{printed}");
     }
 
     #[test]
@@ -301,5 +352,31 @@ mod tests {
         assert_eq!(c.admin.password.expose(), "pw");
         assert_eq!(c.registry.introspection_secret.expose(), "from-file");
         assert!(c.token.accepts_service("b") && !c.token.accepts_service("c"));
+    }
+
+    #[test]
+    fn key_encryption_key_from_a_file_and_publish_delay_bounds() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("kek");
+        std::fs::write(&f, "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=\n").unwrap();
+        let env = [
+            ("PIER_INDEX_KEYS_ENCRYPTION_KEY_FILE", f.to_str().unwrap()),
+            ("PIER_INDEX_KEYS_PUBLISH_SECONDS", "330"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        let mut c: IndexConfig =
+            pier_shared::config::load_with_env(IndexConfig::default(), None, ENV_PREFIX, &env)
+                .unwrap();
+        c.validate().unwrap();
+        assert_eq!(
+            crate::keys::kek::parse(c.keys.encryption_key.expose()).unwrap(),
+            [7; 32]
+        );
+        c.keys.publish_seconds = 329;
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("at least 330"));
     }
 }

@@ -9,12 +9,13 @@
 //! web       the HTML UI under /ui/, a routes layer of its own    (web/)
 //! services  rules: policy, tokens, credentials, users, teams    (services/)
 //! db        SQL, one module per table group                     (db/)
-//! keys      the signing key pair and certificate on disk        (keys.rs)
+//! keys      the signing keys: sealed in the db, a set in memory  (keys/)
 //! ```
 //!
 //! [`server::app`] builds the actix application for tests; [`server::bind`] serves it.
 
 pub mod cli;
+mod cli_keys;
 pub mod config;
 pub mod db;
 pub mod error;

@@ -65,6 +65,10 @@ pub fn bind(config: IndexConfig) -> Result<(actix_web::dev::Server, std::net::So
         index.set_bound_url(format!("{}://{addr}", if tls { "https" } else { "http" }));
     }
     crate::services::deletions::spawn(index.clone());
+    crate::keys::spawn_reload(
+        index.keys.clone(),
+        Duration::from_secs(config.keys.reload_seconds),
+    );
     actix_web::rt::spawn(async move {
         loop {
             actix_web::rt::time::sleep(Duration::from_secs(1)).await;

@@ -3,7 +3,7 @@
 
 use crate::config::IndexConfig;
 use crate::db::Db;
-use crate::keys::SigningKeys;
+use crate::keys::KeyRing;
 use crate::services::audit::AuditLog;
 use crate::services::credentials::Credentials;
 use std::sync::{Arc, OnceLock};
@@ -11,7 +11,7 @@ use std::sync::{Arc, OnceLock};
 #[derive(Clone)]
 pub struct Index {
     pub db: Db,
-    pub keys: Arc<SigningKeys>,
+    pub keys: Arc<KeyRing>,
     pub config: Arc<IndexConfig>,
     pub credentials: Arc<Credentials>,
     pub audit: Arc<AuditLog>,
@@ -20,11 +20,12 @@ pub struct Index {
 }
 
 impl Index {
-    /// Open (and migrate) the database and load or create the signing keys.
+    /// Open (and migrate) the database and load the signing keys (making the first one,
+    /// or importing the pre-database key files, on first start).
     pub fn open(config: IndexConfig) -> Result<Index, String> {
         let db = crate::db::open(config.database.url.expose(), config.database.pool_size)
             .map_err(|e| e.to_string())?;
-        let keys = SigningKeys::load_or_create(&config.token.key_dir, &config.token.issuer)?;
+        let keys = crate::keys::store::open(&db, &config)?;
         Ok(Index {
             db,
             keys: Arc::new(keys),
@@ -51,6 +52,14 @@ impl Index {
             Some(u) => u.clone(),
             None => request_base.trim_end_matches('/').to_string(),
         }
+    }
+
+    /// Verify a token this index (any replica) signed: signature, `iss`, `aud` ∈
+    /// [`Index::audiences`], `exp`/`nbf` with leeway.
+    pub async fn verify_token(&self, token: &str) -> Option<pier_shared::Claims> {
+        self.keys
+            .verify(token, &self.config.token.issuer, &self.audiences())
+            .await
     }
 
     /// Every audience (`service`) this index issues tokens for.

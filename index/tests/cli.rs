@@ -284,9 +284,80 @@ fn first_start_prints_the_admin_password_once() {
         .unwrap();
     assert!(password.len() >= 20);
     assert!(
-        tmp.path().join("keys").read_dir().unwrap().count() >= 2,
-        "keys persisted"
+        tmp.path().join("keys/key-encryption-key").exists(),
+        "local key-encryption key made"
     );
     let second = serve_once(tmp.path());
     assert!(!second.contains("password"), "printed again: {second:?}");
+}
+
+#[actix_web::test]
+async fn keys_rotate_and_list() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let listed = |dir: &Path| -> Vec<serde_json::Value> {
+        serde_json::from_str(&ok(&run(dir, &["keys", "list", "--json"], None))).unwrap()
+    };
+    assert_eq!(
+        listed(dir),
+        Vec::<serde_json::Value>::new(),
+        "list makes no key"
+    );
+    drop(open(dir)); // first start: one key
+    let first = listed(dir);
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(first[0]["state"], "current");
+    assert!(first[0]["retire_after"].is_null());
+    let old = first[0]["kid"].as_str().unwrap().to_string();
+
+    let out = run(dir, &["keys", "rotate", "--publish-seconds", "10"], None);
+    assert!(!out.status.success(), "below the minimum publish delay");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 330"));
+    let out = ok(&run(dir, &["keys", "rotate"], None));
+    assert!(out.contains("new signing key "), "{out}");
+    let keys = listed(dir);
+    assert_eq!(keys.len(), 2);
+    assert_eq!(
+        (keys[0]["kid"].as_str(), keys[0]["state"].as_str()),
+        (Some(old.as_str()), Some("current"))
+    );
+    assert_eq!(keys[1]["state"], "next");
+    let signs_from = keys[1]["signs_from"].as_i64().unwrap();
+    assert!((signs_from - chrono::Utc::now().timestamp() - 600).abs() < 10);
+    assert_eq!(
+        keys[0]["retire_after"].as_i64(),
+        Some(signs_from + 300 + 60)
+    );
+    assert!(out.contains(keys[1]["kid"].as_str().unwrap()));
+
+    let table = ok(&run(dir, &["keys", "list"], None));
+    assert!(table.starts_with("KID\tSTATE"), "{table}");
+    assert!(table.contains(&format!("{old}\tcurrent\t")), "{table}");
+
+    // Another KEK: rotate refuses to start, list still shows the rows (and their KEK id).
+    let other_kek = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
+    let with_kek = |args: &[&str]| {
+        pier_index(dir)
+            .env("PIER_INDEX_KEYS_ENCRYPTION_KEY", other_kek)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = with_kek(&["keys", "rotate"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("cannot be decrypted"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(other_kek));
+    let table = ok(&with_kek(&["keys", "list"]));
+    assert!(
+        table.contains(keys[0]["kek_id"].as_str().unwrap()),
+        "{table}"
+    );
+
+    // The served JWKS has both (read in-process from the same database and key dir).
+    let index = open(dir);
+    assert_eq!(index.keys.jwks()["keys"].as_array().unwrap().len(), 2);
+    assert_eq!(index.keys.signing_kid(), Some(old));
 }

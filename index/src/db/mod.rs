@@ -13,6 +13,7 @@ pub mod namespaces;
 pub mod refresh_tokens;
 pub mod repositories;
 pub mod schema;
+pub mod signing_keys;
 pub mod teams;
 pub mod users;
 pub mod v1;

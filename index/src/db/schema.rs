@@ -156,3 +156,18 @@ diesel::table! {
         expires_at -> BigInt,
     }
 }
+
+diesel::table! {
+    signing_keys (kid) {
+        kid -> Text,
+        generation -> BigInt,
+        algorithm -> Text,
+        encrypted_private_key -> Binary,
+        nonce -> Binary,
+        kek_id -> Text,
+        certificate_pem -> Text,
+        created_at -> BigInt,
+        signs_from -> BigInt,
+        retire_after -> Nullable<BigInt>,
+    }
+}

@@ -48,8 +48,8 @@ pub fn credentials(req: &HttpRequest) -> Result<Option<Credentials>, Error> {
 /// The user a valid Bearer token from `/token` speaks for (anonymous tokens: none).
 pub async fn bearer_subject(index: &Index, token: &str) -> Result<Subject, Error> {
     let claims = index
-        .keys
-        .verify(token, &index.config.token.issuer, &index.audiences())
+        .verify_token(token)
+        .await
         .ok_or(Error::Unauthenticated)?;
     // A token from a personal access token is for the registry only, within its scope.
     if claims

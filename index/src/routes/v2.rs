@@ -18,10 +18,10 @@ pub async fn base(req: HttpRequest, index: web::Data<Index>) -> HttpResponse {
         Ok(Some(Credentials::Bearer(token))) => Some(token),
         _ => None,
     };
-    let valid = presented.as_deref().is_some_and(|t| {
-        let issuer = &index.config.token.issuer;
-        index.keys.verify(t, issuer, &index.audiences()).is_some()
-    });
+    let valid = match presented.as_deref() {
+        Some(t) => index.verify_token(t).await.is_some(),
+        None => false,
+    };
     let mut res = if valid {
         HttpResponse::Ok().json(serde_json::json!({}))
     } else {

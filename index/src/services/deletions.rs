@@ -24,7 +24,7 @@ use std::time::Duration;
 pub const JTI_PREFIX: &str = "pier-deletion:";
 
 /// Lifetime of a deletion token.
-const TOKEN_SECONDS: i64 = 300;
+pub const TOKEN_SECONDS: i64 = 300;
 /// Longest wait between two attempts.
 const MAX_BACKOFF: i64 = 300;
 

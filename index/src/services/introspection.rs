@@ -76,10 +76,7 @@ pub async fn introspect(
     token: &str,
     wanted: Option<Vec<Scope>>,
 ) -> Result<Introspection> {
-    let Some(claims) = index
-        .keys
-        .verify(token, &index.config.token.issuer, &index.audiences())
-    else {
+    let Some(claims) = index.verify_token(token).await else {
         return Ok(Introspection::default());
     };
     if let Some(job) = super::deletions::job_of(&claims) {

@@ -1,25 +1,19 @@
-//! The token signing key: an ES256 (P-256) key pair and a self-signed certificate for it,
-//! made on first start under `token.key_dir` and reused after.
+//! One token signing key: an ES256 (P-256) key pair and a self-signed certificate for it.
 //!
 //! Every token header carries `kid` = the RFC 7638 JWK thumbprint of the public key
 //! (distribution v3 keys `rootcertbundle` certificates by it) and `x5c` = [the certificate]
-//! (distribution v2.8 checks `x5c` first, against `rootcertbundle`). This module owns the
-//! key files; it knows nothing of users or policy.
+//! (distribution v2.8 checks `x5c` first, against `rootcertbundle`).
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
 use pier_shared::Claims;
 use sha2::{Digest, Sha256};
-use std::path::Path;
-
-const KEY_FILE: &str = "token-signing-key.pem";
-const CERT_FILE: &str = "token-signing-cert.pem";
 
 /// Leeway on `exp` / `nbf`, as distribution's verifier.
 pub const LEEWAY_SECONDS: u64 = 60;
 
-pub struct SigningKeys {
+pub struct SigningKey {
     /// ring's ECDSA (assembly-optimised): signing is the hot path of token issuance, and
     /// the pure-Rust P-256 behind jsonwebtoken's `rust_crypto` backend spent ~70% of the
     /// index's CPU there. Verification stays with jsonwebtoken.
@@ -36,11 +30,11 @@ pub struct SigningKeys {
     cert_pem: String,
 }
 
-impl std::fmt::Debug for SigningKeys {
+impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "SigningKeys {{ kid: {}, private key: <redacted> }}",
+            "SigningKey {{ kid: {}, private key: <redacted> }}",
             self.kid
         )
     }
@@ -53,23 +47,10 @@ pub fn jwk_thumbprint(x: &str, y: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
 }
 
-fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    f.write_all(contents.as_bytes())?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
-}
-
-fn self_signed(key: &rcgen::KeyPair, common_name: &str) -> Result<String, rcgen::Error> {
-    let mut params = rcgen::CertificateParams::new(vec![common_name.to_string()])?;
+/// A self-signed CA certificate (PEM) for `key`, as distribution's `rootcertbundle` wants.
+pub fn self_signed(key: &rcgen::KeyPair, common_name: &str) -> Result<String, String> {
+    let mut params =
+        rcgen::CertificateParams::new(vec![common_name.to_string()]).map_err(|e| e.to_string())?;
     params.distinguished_name = rcgen::DistinguishedName::new();
     params
         .distinguished_name
@@ -79,41 +60,28 @@ fn self_signed(key: &rcgen::KeyPair, common_name: &str) -> Result<String, rcgen:
         rcgen::KeyUsagePurpose::DigitalSignature,
         rcgen::KeyUsagePurpose::KeyCertSign,
     ];
-    Ok(params.self_signed(key)?.pem())
+    Ok(params.self_signed(key).map_err(|e| e.to_string())?.pem())
 }
 
-impl SigningKeys {
-    /// Load the key and certificate from `dir`, creating them on first use.
-    pub fn load_or_create(dir: &Path, common_name: &str) -> Result<SigningKeys, String> {
-        let err = |what: &str, e: &dyn std::fmt::Display| format!("{}: {what}: {e}", dir.display());
-        std::fs::create_dir_all(dir).map_err(|e| err("create", &e))?;
-        let key_path = dir.join(KEY_FILE);
-        let cert_path = dir.join(CERT_FILE);
-        let key = if key_path.exists() {
-            let pem = std::fs::read_to_string(&key_path).map_err(|e| err(KEY_FILE, &e))?;
-            rcgen::KeyPair::from_pem(&pem).map_err(|e| err(KEY_FILE, &e))?
-        } else {
-            let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
-                .map_err(|e| err("generate key", &e))?;
-            write_private(&key_path, &key.serialize_pem()).map_err(|e| err(KEY_FILE, &e))?;
-            let _ = std::fs::remove_file(&cert_path); // a certificate for an older key
-            key
-        };
-        if !key.is_compatible(&rcgen::PKCS_ECDSA_P256_SHA256) {
-            return Err(err(KEY_FILE, &"not a P-256 key"));
-        }
-        let cert_pem = if cert_path.exists() {
-            std::fs::read_to_string(&cert_path).map_err(|e| err(CERT_FILE, &e))?
-        } else {
-            let pem = self_signed(&key, common_name).map_err(|e| err("certificate", &e))?;
-            write_private(&cert_path, &pem).map_err(|e| err(CERT_FILE, &e))?;
-            pem
-        };
-        Self::from_parts(&key, cert_pem).map_err(|e| err(CERT_FILE, &e))
-    }
+/// A new P-256 key: its PKCS#8 DER and a self-signed certificate (PEM).
+pub fn generate(common_name: &str) -> Result<(Vec<u8>, String), String> {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
+        .map_err(|e| format!("generating a signing key: {e}"))?;
+    let cert = self_signed(&key, common_name)?;
+    Ok((key.serialize_der(), cert))
+}
 
-    fn from_parts(key: &rcgen::KeyPair, cert_pem: String) -> Result<SigningKeys, String> {
-        let point = key.public_key_raw();
+impl SigningKey {
+    /// A key from its PKCS#8 DER and the certificate (PEM) of its public key.
+    pub fn from_pkcs8(pkcs8: &[u8], cert_pem: String) -> Result<SigningKey, String> {
+        let rng = ring::rand::SystemRandom::new();
+        let signer = ring::signature::EcdsaKeyPair::from_pkcs8(
+            &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+            pkcs8,
+            &rng,
+        )
+        .map_err(|e| format!("not a P-256 private key: {e}"))?;
+        let point = ring::signature::KeyPair::public_key(&signer).as_ref();
         if point.len() != 65 || point[0] != 4 {
             return Err("unexpected public key encoding".into());
         }
@@ -127,13 +95,6 @@ impl SigningKeys {
         let x = URL_SAFE_NO_PAD.encode(&point[1..33]);
         let y = URL_SAFE_NO_PAD.encode(&point[33..65]);
         let decoding = DecodingKey::from_ec_components(&x, &y).map_err(|e| e.to_string())?;
-        let rng = ring::rand::SystemRandom::new();
-        let signer = ring::signature::EcdsaKeyPair::from_pkcs8(
-            &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
-            &key.serialize_der(),
-            &rng,
-        )
-        .map_err(|e| format!("signing key: {e}"))?;
         let kid = jwk_thumbprint(&x, &y);
         let cert_der_b64 = STANDARD.encode(cert_der.as_ref());
         let mut header = Header::new(Algorithm::ES256);
@@ -142,7 +103,7 @@ impl SigningKeys {
         header.x5c = Some(vec![cert_der_b64.clone()]);
         let header_json = serde_json::to_vec(&header).map_err(|e| e.to_string())?;
         let header_b64 = URL_SAFE_NO_PAD.encode(header_json);
-        Ok(SigningKeys {
+        Ok(SigningKey {
             signer,
             rng,
             header_b64,
@@ -192,19 +153,17 @@ impl SigningKeys {
             .map(|d| d.claims)
     }
 
-    /// The JWK Set with this key (`GET /.well-known/jwks.json`, distribution's `jwks`).
-    pub fn jwks(&self) -> serde_json::Value {
+    /// This key as a JWK (one entry of `GET /.well-known/jwks.json`).
+    pub fn jwk(&self) -> serde_json::Value {
         serde_json::json!({
-            "keys": [{
-                "kty": "EC",
-                "crv": "P-256",
-                "x": self.x,
-                "y": self.y,
-                "kid": self.kid,
-                "alg": "ES256",
-                "use": "sig",
-                "x5c": [self.cert_der_b64],
-            }]
+            "kty": "EC",
+            "crv": "P-256",
+            "x": self.x,
+            "y": self.y,
+            "kid": self.kid,
+            "alg": "ES256",
+            "use": "sig",
+            "x5c": [self.cert_der_b64],
         })
     }
 }
@@ -214,12 +173,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keys_persist_and_tokens_round_trip() {
-        let dir = tempfile::tempdir().unwrap();
-        let a = SigningKeys::load_or_create(dir.path(), "pier-index").unwrap();
-        let b = SigningKeys::load_or_create(dir.path(), "pier-index").unwrap();
+    fn tokens_round_trip() {
+        let (der, cert) = generate("pier-index").unwrap();
+        let a = SigningKey::from_pkcs8(&der, cert.clone()).unwrap();
+        let b = SigningKey::from_pkcs8(&der, cert).unwrap();
         assert_eq!(a.kid(), b.kid());
-        assert_eq!(a.certificate_pem(), b.certificate_pem());
+        let (_, other_cert) = generate("pier-index").unwrap();
+        assert!(SigningKey::from_pkcs8(&der, other_cert).is_err());
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             iss: "pier-index".into(),
