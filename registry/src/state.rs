@@ -30,6 +30,7 @@ impl Registry {
             &config.v1,
             std::time::Duration::from_secs(config.auth.index_timeout_seconds.max(1)),
             &config.auth.ca_certificate,
+            db.clone(),
         )?;
         Ok(Registry {
             v1: Arc::new(v1),

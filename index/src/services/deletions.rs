@@ -16,6 +16,7 @@ use super::policy;
 use crate::db::{self, deletions, DbError};
 use crate::error::{Error, Result};
 use crate::state::Index;
+use pier_shared::db::lease;
 use pier_shared::{Action, Claims, Introspection, ResourceActions, Scope};
 use std::time::Duration;
 
@@ -99,6 +100,10 @@ pub fn blocks_push(conn: &mut db::Conn, name: &str) -> Result<bool, DbError> {
     deletions::pending_for(conn, name)
 }
 
+/// How long a replica may work on one deletion job before another may take it over
+/// (longer than the registry call's 30 s timeout).
+const LEASE_SECONDS: i64 = 90;
+
 /// What one attempt ended with.
 #[derive(Debug, PartialEq)]
 pub enum Attempt {
@@ -153,9 +158,21 @@ pub async fn run_due(index: &Index, client: &awc::Client) -> Result<usize> {
         return Ok(0);
     }
     let mut finished = 0;
+    // Of several replicas, one works on a job at a time: the lease `deletion:<id>`, held
+    // for the attempt and released after (a replica that dies loses it in LEASE_SECONDS).
+    let owner = super::random::id();
     for job in jobs {
+        let (lease, o) = (format!("deletion:{}", job.id), owner.clone());
+        let taken = index
+            .db
+            .run(move |c| lease::try_acquire(c, &lease, &o, LEASE_SECONDS))
+            .await?;
+        if !taken {
+            continue;
+        }
         let outcome = attempt(index, client, &job).await;
         let (id, name) = (job.id.clone(), job.name.clone());
+        let (lease, o) = (format!("deletion:{}", job.id), owner.clone());
         match outcome {
             Attempt::Done => {
                 index
@@ -184,6 +201,7 @@ pub async fn run_due(index: &Index, client: &awc::Client) -> Result<usize> {
                     .await?;
             }
         }
+        index.db.run(move |c| lease::release(c, &lease, &o)).await?;
     }
     Ok(finished)
 }

@@ -9,7 +9,7 @@
 use super::schema::gc_deletions::dsl as g;
 use super::{Conn, DbError};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::{BigInt, Bool, Text};
 use pier_shared::db::sql;
 
 /// The condition on a `blobs` row (aliased `b`) that nothing references it.
@@ -126,31 +126,52 @@ pub fn delete_unused_links(conn: &mut Conn, before: i64) -> Result<usize, DbErro
 /// Mark: note when blobs became unreferenced (and forget it for referenced ones), then
 /// delete the rows of blobs unreferenced since before `cutoff` and queue their files in
 /// `gc_deletions`. From the commit on, every reader sees these blobs as absent.
-pub fn mark(conn: &mut Conn, now: i64, cutoff: i64) -> Result<Vec<Marked>, DbError> {
+///
+/// Only the blobs whose digests lie in `range` (inclusive; all when `None`), so that a
+/// caller can mark in bounded batches, one short write transaction each ([`next_batch`]).
+pub fn mark(
+    conn: &mut Conn,
+    now: i64,
+    cutoff: i64,
+    range: Option<(&str, &str)>,
+) -> Result<Vec<Marked>, DbError> {
+    // `b.digest >= lo AND (all OR b.digest <= hi)`: one statement text for both cases.
+    let (all, (lo, hi)) = (range.is_none(), range.unwrap_or(("", "")));
     sql(
         conn,
         &format!(
             "UPDATE blobs AS b SET unreferenced_since = NULL \
-         WHERE unreferenced_since IS NOT NULL AND NOT ({UNREFERENCED})"
+             WHERE b.digest >= ? AND (? OR b.digest <= ?) \
+             AND unreferenced_since IS NOT NULL AND NOT ({UNREFERENCED})"
         ),
     )
+    .bind::<Text, _>(lo)
+    .bind::<Bool, _>(all)
+    .bind::<Text, _>(hi)
     .execute(conn)?;
     sql(
         conn,
         &format!(
             "UPDATE blobs AS b SET unreferenced_since = ? \
-         WHERE unreferenced_since IS NULL AND {UNREFERENCED}"
+             WHERE b.digest >= ? AND (? OR b.digest <= ?) \
+             AND unreferenced_since IS NULL AND {UNREFERENCED}"
         ),
     )
     .bind::<BigInt, _>(now)
+    .bind::<Text, _>(lo)
+    .bind::<Bool, _>(all)
+    .bind::<Text, _>(hi)
     .execute(conn)?;
     let marked: Vec<Marked> = sql(
         conn,
         &format!(
-            "SELECT digest, size FROM blobs AS b WHERE unreferenced_since <= ? AND {UNREFERENCED} \
-         ORDER BY digest"
+            "SELECT digest, size FROM blobs AS b WHERE b.digest >= ? AND (? OR b.digest <= ?) \
+             AND unreferenced_since <= ? AND {UNREFERENCED} ORDER BY digest"
         ),
     )
+    .bind::<Text, _>(lo)
+    .bind::<Bool, _>(all)
+    .bind::<Text, _>(hi)
     .bind::<BigInt, _>(cutoff)
     .load(conn)?;
     for m in &marked {
@@ -163,6 +184,26 @@ pub fn mark(conn: &mut Conn, now: i64, cutoff: i64) -> Result<Vec<Marked>, DbErr
             .execute(c))?;
     }
     Ok(marked)
+}
+
+/// The next batch of at most `limit` blob digests after `after` (in digest order): the
+/// first and last digest of the batch, or `None` when there are no more.
+pub fn next_batch(
+    conn: &mut Conn,
+    after: &str,
+    limit: i64,
+) -> Result<Option<(String, String)>, DbError> {
+    use super::schema::blobs::dsl as b;
+    let digests: Vec<String> = b::blobs
+        .filter(b::digest.gt(after))
+        .order(b::digest.asc())
+        .limit(limit)
+        .select(b::digest)
+        .load(conn)?;
+    Ok(match (digests.first(), digests.last()) {
+        (Some(first), Some(last)) => Some((first.clone(), last.clone())),
+        _ => None,
+    })
 }
 
 /// Digests whose files are queued for deletion.

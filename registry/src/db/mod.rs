@@ -13,6 +13,7 @@ pub mod schema;
 pub mod tags;
 pub mod uploads;
 pub mod v1;
+pub mod v1_sessions;
 
 use diesel_migrations::embed_migrations;
 pub use pier_shared::db::{now, Backend, Conn, Db, DbError};

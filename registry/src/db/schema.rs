@@ -125,3 +125,13 @@ diesel::table! {
         updated_at -> BigInt,
     }
 }
+
+diesel::table! {
+    v1_sessions (id_hash) {
+        id_hash -> Text,
+        repository -> Text,
+        access -> Text,
+        images -> Text,
+        expires_at -> BigInt,
+    }
+}

@@ -2,12 +2,17 @@
 //! and delete the bytes of blobs nothing references, while pushes and pulls go on.
 //!
 //! ```text
-//! phase 1, one write transaction   expire uploads · untagged policy · mark:
-//!                                  delete the `blobs` rows of blobs unreferenced for
-//!                                  the grace period, queue their files (gc_deletions)
+//! lease "gc"                       one replica at a time collects (db `leases`); the
+//!                                  others skip their run; renewed between batches
+//! phase 1a, one write transaction  expire uploads and v1 sessions · untagged policy
+//! phase 1b, batches of 500 blobs,  mark: delete the `blobs` rows of blobs unreferenced
+//!   one write transaction each     for the grace period, queue their files (gc_deletions)
 //! phase 2, per file                in a write transaction: still queued, still no
 //!                                  `blobs` row, no upload claim? → delete the file
 //! ```
+//!
+//! Pushes wait for a write transaction at most one batch long, never for a whole mark. A
+//! dry run computes everything in one transaction that it rolls back.
 //!
 //! Why a push can never end with a manifest naming a missing blob: docs/deletion.md,
 //! "The race". This module owns the order of effects; SQL is in `db::gc`, bytes in
@@ -40,7 +45,16 @@ pub struct Report {
     pub blobs_deleted: usize,
     /// Bytes of those files.
     pub bytes_freed: u64,
+    /// Another replica holds the GC lease: this run did nothing.
+    pub skipped: bool,
 }
+
+/// The lease that lets one replica at a time collect garbage.
+pub const LEASE: &str = "gc";
+/// How long the lease lasts unrenewed (a collector that died frees it after this).
+const LEASE_SECONDS: i64 = 300;
+/// Blobs marked per write transaction.
+const MARK_BATCH: i64 = 500;
 
 enum Phase1Error {
     Db(DbError),
@@ -72,16 +86,78 @@ fn ago(now: i64, seconds: u64) -> i64 {
     now.saturating_sub(i64::try_from(seconds).unwrap_or(i64::MAX))
 }
 
+async fn lease(reg: &Registry, owner: &str) -> Result<bool> {
+    let owner = owner.to_string();
+    Ok(reg
+        .db
+        .run(move |c| pier_shared::db::lease::try_acquire(c, LEASE, &owner, LEASE_SECONDS))
+        .await?)
+}
+
 /// One garbage collection run. With `dry_run`, phase 1 is rolled back and no file is
-/// touched; the report says what would have gone.
+/// touched; the report says what would have gone. Skipped (`skipped`) while another
+/// replica collects.
 pub async fn run(reg: &Registry, dry_run: bool) -> Result<Report> {
+    let owner = Uuid::new_v4().to_string();
+    if !dry_run && !lease(reg, &owner).await? {
+        log::info!("gc: another replica holds the gc lease; skipped");
+        return Ok(Report {
+            skipped: true,
+            ..Report::default()
+        });
+    }
+    let result = run_leased(reg, dry_run, &owner).await;
+    if !dry_run {
+        let o = owner.clone();
+        let released = reg
+            .db
+            .run(move |c| pier_shared::db::lease::release(c, LEASE, &o))
+            .await;
+        if let Err(e) = released {
+            log::warn!("gc: could not release the lease (it expires by itself): {e}");
+        }
+    }
+    result
+}
+
+/// Phase 1b: mark in batches, renewing the lease between them. Returns how many.
+async fn mark_in_batches(reg: &Registry, owner: &str, now: i64, cutoff: i64) -> Result<usize> {
+    let (mut after, mut marked) = (String::new(), 0);
+    loop {
+        let a = after.clone();
+        let Some((first, last)) = reg
+            .db
+            .run(move |c| db::gc::next_batch(c, &a, MARK_BATCH))
+            .await?
+        else {
+            return Ok(marked);
+        };
+        let (f, l) = (first, last.clone());
+        marked += reg
+            .db
+            .transaction(move |c| {
+                Ok::<_, Error>(db::gc::mark(c, now, cutoff, Some((&f, &l)))?.len())
+            })
+            .await?;
+        if !lease(reg, owner).await? {
+            return Err(Error::oci(
+                pier_shared::ErrorCode::Unavailable,
+                "gc: lost the gc lease to another replica",
+            ));
+        }
+        after = last;
+    }
+}
+
+async fn run_leased(reg: &Registry, dry_run: bool, owner: &str) -> Result<Report> {
     let cfg = reg.config.gc.clone();
+    let now = db::now();
+    let cutoff = ago(now, cfg.grace_seconds);
     let key = reg.db.lock_key();
     let p1 = reg
         .db
         .run(move |c| {
             let result = pier_shared::db::write_transaction(c, key, |c| {
-                let now = db::now();
                 let expired = db::gc::expire_uploads(c, ago(now, cfg.upload_max_age_seconds), now)?;
                 let (mut manifests, mut links) = (0, 0);
                 if cfg.untagged == UntaggedPolicy::DeleteAfter {
@@ -91,9 +167,19 @@ pub async fn run(reg: &Registry, dry_run: bool) -> Result<Report> {
                 }
                 // v1 images of deleted repositories, so that their layers can go.
                 db::v1::delete_orphans(c)?;
-                let marked = db::gc::mark(c, now, ago(now, cfg.grace_seconds))?.len();
+                db::v1_sessions::expire(c)?;
+                if !dry_run {
+                    return Ok(Phase1 {
+                        expired,
+                        manifests,
+                        links,
+                        marked: 0,
+                        pending: Vec::new(),
+                    });
+                }
+                let marked = db::gc::mark(c, now, cutoff, None)?.len();
                 let mut pending = db::gc::pending(c)?;
-                if dry_run {
+                {
                     // What phase 2 would find deletable, seen before the rollback.
                     let mut keep = Vec::new();
                     for d in pending {
@@ -122,12 +208,18 @@ pub async fn run(reg: &Registry, dry_run: bool) -> Result<Report> {
             }
         })
         .await?;
+    let (marked, pending) = if dry_run {
+        (p1.marked, p1.pending)
+    } else {
+        let marked = mark_in_batches(reg, owner, now, cutoff).await?;
+        (marked, reg.db.run(db::gc::pending).await?)
+    };
     let mut report = Report {
         dry_run,
         uploads_expired: p1.expired.len(),
         manifests_deleted: p1.manifests,
         links_deleted: p1.links,
-        blobs_marked: p1.marked,
+        blobs_marked: marked,
         ..Report::default()
     };
     if !dry_run {
@@ -135,7 +227,7 @@ pub async fn run(reg: &Registry, dry_run: bool) -> Result<Report> {
             reg.storage.delete(&layout::upload(&id)).await?;
         }
     }
-    for d in &p1.pending {
+    for d in &pending {
         if let Some(bytes) = sweep(reg, d, dry_run).await? {
             report.blobs_deleted += 1;
             report.bytes_freed += bytes;

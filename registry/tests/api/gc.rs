@@ -159,3 +159,55 @@ async fn stale_upload_sessions_expire_with_their_bytes() {
     assert!(entries(&env.storage().join("uploads")).is_empty());
     api.get(&loc).await.expect_error(404, "BLOB_UPLOAD_UNKNOWN");
 }
+
+#[actix_web::test]
+async fn one_replica_at_a_time_collects() {
+    let (env, api) = start().await;
+    push_image(&api, "a", "v1", "only-a").await;
+    api.delete("/pier/v1/repositories/a").await.expect(202);
+    // Another replica (a second process on the same database) holds the lease.
+    api.reg
+        .db
+        .run(|c| pier_shared::db::lease::try_acquire(c, gc::LEASE, "replica-b", 60))
+        .await
+        .unwrap();
+    let r = run_gc(&api, false, |_| {}).await;
+    assert!(r.skipped);
+    assert_eq!((r.blobs_marked, r.blobs_deleted), (0, 0));
+    assert_eq!(blob_files(&env).len(), 2);
+    // Once it is released (or expires), this one collects, and releases it after.
+    api.reg
+        .db
+        .run(|c| pier_shared::db::lease::release(c, gc::LEASE, "replica-b"))
+        .await
+        .unwrap();
+    let r = run_gc(&api, false, |_| {}).await;
+    assert!(!r.skipped);
+    assert_eq!(r.blobs_deleted, 2);
+    let holder = api
+        .reg
+        .db
+        .run(|c| pier_shared::db::lease::holder(c, gc::LEASE))
+        .await
+        .unwrap();
+    assert_eq!(holder, None);
+}
+
+#[actix_web::test]
+async fn marking_goes_batch_by_batch_over_every_blob() {
+    let (env, api) = start().await;
+    // More loose blobs than one batch (500) marks, and one that a manifest keeps.
+    for i in 0..1_100u32 {
+        push_blob(&api, "a", format!("loose-{i}").as_bytes()).await;
+    }
+    push_image(&api, "a", "v1", "kept").await;
+    let (_, config, layer) = image("kept");
+    let r = run_gc(&api, false, |g| {
+        g.untagged = UntaggedPolicy::DeleteAfter;
+        g.untagged_age_seconds = 0;
+    })
+    .await;
+    assert_eq!(r.blobs_deleted, 1_100);
+    assert_eq!(blob_files(&env).len(), 2);
+    assert!(has_blob(&env, &config) && has_blob(&env, &layer));
+}

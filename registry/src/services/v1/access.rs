@@ -13,19 +13,21 @@
 //! nothing                                                   → 401 WWW-Authenticate: Token
 //! ```
 //!
-//! Sessions live in this process (a restarted registry asks for a new token: the client
-//! starts its pull or push again). Their ids are 256 random bits; they never hold the token.
+//! Sessions are rows in the database (`v1_sessions`), so the next request of a pull or
+//! push may reach any replica, and a restarted registry keeps them. Their ids are 256
+//! random bits, stored only as a SHA-256; they never hold the token.
 
 use super::error::{V1Error, V1Result};
 use crate::auth::client::IndexClient;
 use crate::config::V1Config;
+use crate::db::{self, Db};
 use actix_web::http::header::HeaderMap;
 use awc::http::Method;
 use pier_shared::v1::{Access, ImageId, Token};
 use pier_shared::RepoName;
-use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use sha2::{Digest, Sha256};
+use std::collections::HashSet;
+use std::time::Duration;
 
 /// The session cookie's name.
 pub const COOKIE: &str = "pier_v1_session";
@@ -37,7 +39,6 @@ pub struct Session {
     pub access: Access,
     /// The index's image list for the repository when the token was confirmed.
     pub images: HashSet<String>,
-    until: Instant,
 }
 
 /// What a request needs.
@@ -59,7 +60,7 @@ pub struct V1State {
     client: IndexClient,
     lifetime: Duration,
     max: usize,
-    sessions: Mutex<HashMap<String, Session>>,
+    db: Db,
 }
 
 /// Does a session with `held` access serve a request needing `need`? A write session
@@ -86,18 +87,29 @@ fn cookie_of(headers: &HeaderMap) -> Option<String> {
         .map(|(_, v)| v.trim_matches('"').to_string())
 }
 
+/// The key a session is stored under: the SHA-256 of its cookie value.
+fn id_hash(id: &str) -> String {
+    hex::encode(Sha256::digest(id.as_bytes()))
+}
+
+fn unavailable(e: db::DbError) -> V1Error {
+    log::warn!("v1 sessions: {e}");
+    V1Error::Unavailable("the session table is unavailable; retry later".into())
+}
+
 impl V1State {
     pub fn new(
         config: &V1Config,
         timeout: Duration,
         ca_certificate: &str,
+        db: Db,
     ) -> Result<V1State, String> {
         Ok(V1State {
             index_url: config.index_url.trim_end_matches('/').to_string(),
             client: IndexClient::new(timeout, ca_certificate)?,
             lifetime: Duration::from_secs(config.session_seconds),
             max: config.max_sessions,
-            sessions: Mutex::new(HashMap::new()),
+            db,
         })
     }
 
@@ -105,36 +117,54 @@ impl V1State {
         !self.index_url.is_empty()
     }
 
-    fn session(&self, id: &str) -> Option<Session> {
-        let sessions = self.sessions.lock().ok()?;
-        sessions
-            .get(id)
-            .filter(|s| s.until > Instant::now())
-            .cloned()
+    async fn session(&self, id: &str) -> V1Result<Option<Session>> {
+        let key = id_hash(id);
+        let row = self
+            .db
+            .run(move |c| db::v1_sessions::find(c, &key))
+            .await
+            .map_err(unavailable)?;
+        Ok(row.and_then(|r| {
+            Some(Session {
+                repository: r.repository.parse().ok()?,
+                access: r.access.parse().ok()?,
+                images: r.images.lines().map(str::to_string).collect(),
+            })
+        }))
     }
 
-    fn open_session(&self, s: Session) -> V1Result<String> {
-        let mut sessions = self
-            .sessions
-            .lock()
-            .map_err(|_| V1Error::Unavailable("session table unavailable".into()))?;
-        let now = Instant::now();
-        if sessions.len() >= self.max {
-            sessions.retain(|_, s| s.until > now);
-        }
-        if sessions.len() >= self.max {
+    async fn open_session(&self, s: &Session) -> V1Result<String> {
+        let id = random_id();
+        let key = id_hash(&id);
+        let mut images: Vec<&str> = s.images.iter().map(String::as_str).collect();
+        images.sort_unstable();
+        let row = db::v1_sessions::Row {
+            repository: s.repository.to_string(),
+            access: s.access.as_str().to_string(),
+            images: images.join("\n"),
+        };
+        let until = db::now().saturating_add(self.lifetime.as_secs() as i64);
+        let max = i64::try_from(self.max).unwrap_or(i64::MAX);
+        let opened = self
+            .db
+            .run(move |c| db::v1_sessions::insert(c, &key, &row, until, max))
+            .await
+            .map_err(unavailable)?;
+        if !opened {
             return Err(V1Error::Unavailable(
                 "too many v1 sessions; retry later".into(),
             ));
         }
-        let id = random_id();
-        sessions.insert(id.clone(), s);
         Ok(id)
     }
 
     /// May a request with these headers do what `need` says?
     pub async fn authorize(&self, headers: &HeaderMap, need: &Need<'_>) -> V1Result<Authorized> {
-        if let Some(s) = cookie_of(headers).and_then(|id| self.session(&id)) {
+        let held = match cookie_of(headers) {
+            Some(id) => self.session(&id).await?,
+            None => None,
+        };
+        if let Some(s) = held {
             if covers(s.access, need.access) && need.repository.is_none_or(|r| *r == s.repository) {
                 return Ok(Authorized {
                     session: s,
@@ -167,9 +197,8 @@ impl V1State {
             repository: token.repository.clone(),
             access: token.access,
             images,
-            until: Instant::now() + self.lifetime,
         };
-        let id = self.open_session(session.clone())?;
+        let id = self.open_session(&session).await?;
         log::info!(
             "v1 token {} confirmed by the index: {} on {}",
             token.id,

@@ -1,0 +1,2 @@
+DROP TABLE v1_sessions;
+DROP TABLE leases;

@@ -1,0 +1,20 @@
+-- Several replicas on one database (issue #12): nothing a replica needs from another is
+-- kept in process memory.
+-- Leases: which process does a piece of exclusive work (one GC run at a time), until when.
+CREATE TABLE leases (
+    name TEXT PRIMARY KEY NOT NULL,
+    owner TEXT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+
+-- Legacy v1 sessions: the grant of a token the index confirmed, carried by a cookie for
+-- the rest of one pull or push, on whichever replica the next request reaches. Only the
+-- SHA-256 of the cookie's value is stored. `images`: the index's image list, one per line.
+CREATE TABLE v1_sessions (
+    id_hash TEXT PRIMARY KEY NOT NULL,
+    repository TEXT NOT NULL,
+    access TEXT NOT NULL,
+    images TEXT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+CREATE INDEX v1_sessions_expiry ON v1_sessions(expires_at);
