@@ -1,0 +1,108 @@
+//! The S3 driver against a real engine (Garage in CI: `integration-tests/tools/garage.sh`).
+//! Each test uses its own random key prefix. Without the `PIER_TEST_S3_*` variables these
+//! tests fail when `PIER_TEST_STORAGE=s3` or `CI` is set; elsewhere they say so and pass.
+
+use super::{test_config, tests_use_s3, S3Storage};
+use crate::storage::fs::read_all;
+use crate::storage::{layout, Storage};
+use bytes::Bytes;
+use pier_shared::Algorithm;
+
+/// A driver under a fresh prefix, or `None` (with a note) when S3 is not asked for.
+fn storage() -> Option<S3Storage> {
+    let prefix = format!("test-{}", uuid::Uuid::new_v4());
+    match test_config(&prefix) {
+        Ok(c) => Some(S3Storage::new(&c).expect("S3 driver from the test settings")),
+        Err(e) if tests_use_s3() || std::env::var_os("CI").is_some() => panic!("{e}"),
+        Err(e) => {
+            eprintln!("S3 driver tests not run here: {e}");
+            None
+        }
+    }
+}
+
+#[actix_rt::test]
+async fn s3_driver_passes_the_suite() {
+    let Some(s) = storage() else { return };
+    crate::storage::suite::run(&s).await;
+}
+
+#[actix_rt::test]
+async fn presigned_urls_serve_the_object() {
+    let Some(s) = storage() else { return };
+    let blob = layout::blob(&Algorithm::Sha256.digest_of(b"presigned"));
+    let mut w = s.put(&blob).await.unwrap();
+    w.write(Bytes::from_static(b"presigned")).await.unwrap();
+    w.commit().await.unwrap();
+    assert_eq!(
+        s.redirect_url(&blob).await.unwrap(),
+        None,
+        "redirect is off"
+    );
+    let mut c = test_config("unused").unwrap();
+    c.prefix = s.inner.prefix.clone();
+    c.redirect = true;
+    let s = S3Storage::new(&c).unwrap();
+    let url = s
+        .redirect_url(&blob)
+        .await
+        .unwrap()
+        .expect("a presigned URL");
+    assert!(url.contains("X-Amz-Signature="), "{url}");
+    let got = reqwest::get(&url).await.unwrap();
+    assert_eq!(got.status(), 200);
+    assert_eq!(&got.bytes().await.unwrap()[..], b"presigned");
+    s.delete(&layout::blobs_root()).await.unwrap();
+}
+
+/// `AWS_*` variables set to nonsense change nothing: run in a child process of this test
+/// binary (setting variables in this multi-threaded process would race other tests).
+#[test]
+fn ambient_aws_variables_change_nothing() {
+    if storage().is_none() {
+        return;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "storage::s3::tests::ambient_child",
+            "--exact",
+            "--nocapture",
+        ])
+        .env("PIER_TEST_AMBIENT_CHILD", "1")
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9")
+        .env("AWS_ACCESS_KEY_ID", "AKIANONSENSE")
+        .env("AWS_SECRET_ACCESS_KEY", "nonsense")
+        .env("AWS_SESSION_TOKEN", "nonsense")
+        .env("AWS_REGION", "mars-north-1")
+        .env("AWS_DEFAULT_REGION", "mars-north-1")
+        .env("AWS_CA_BUNDLE", "/nonexistent/ca.pem")
+        .env("AWS_PROFILE", "nonsense")
+        .env("AWS_S3_FORCE_PATH_STYLE", "false")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("1 passed"),
+        "child failed:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[actix_rt::test]
+async fn ambient_child() {
+    if std::env::var_os("PIER_TEST_AMBIENT_CHILD").is_none() {
+        return;
+    }
+    let s = storage().expect("S3 settings in the child");
+    let blob = layout::blob(&Algorithm::Sha256.digest_of(b"ambient"));
+    let mut w = s.put(&blob).await.unwrap();
+    w.write(Bytes::from_static(b"ambient")).await.unwrap();
+    w.commit().await.unwrap();
+    let back = read_all(s.read(&blob, 0, None).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(back, b"ambient");
+    assert_eq!(s.list(&layout::blobs_root()).await.unwrap(), vec![blob]);
+    s.delete(&layout::blobs_root()).await.unwrap();
+}
