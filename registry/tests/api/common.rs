@@ -24,15 +24,19 @@ pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 pub const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 pub const OCI_EMPTY: &str = "application/vnd.oci.empty.v1+json";
 
-/// A temporary directory holding one registry's database and storage.
+/// A temporary directory holding one registry's database and storage. With
+/// `PIER_TEST_STORAGE=s3` the bytes go to the test S3 engine instead, under a key prefix of
+/// this `Env`'s own (a reopened registry finds them again).
 pub struct Env {
     dir: tempfile::TempDir,
+    s3_prefix: String,
 }
 
 impl Env {
     pub fn new() -> Env {
         Env {
             dir: tempfile::tempdir().expect("temporary directory"),
+            s3_prefix: format!("api-{}", uuid::Uuid::new_v4()),
         }
     }
 
@@ -47,6 +51,26 @@ impl Env {
     }
 
     pub fn config(&self) -> RegistryConfig {
+        let mut c = RegistryConfig::under(&self.root());
+        if pier_registry::storage::s3::tests_use_s3() {
+            c.storage = self.s3_storage();
+        }
+        c
+    }
+
+    /// Storage settings for the test S3 engine under this `Env`'s prefix; panics (never
+    /// skips) when its `PIER_TEST_S3_*` variables are missing.
+    pub fn s3_storage(&self) -> pier_registry::config::StorageConfig {
+        let s3 = pier_registry::storage::s3::test_config(&self.s3_prefix)
+            .unwrap_or_else(|e| panic!("{e}"));
+        pier_registry::config::StorageConfig {
+            driver: pier_registry::config::StorageDriver::S3,
+            s3,
+            ..self.config_fs().storage
+        }
+    }
+
+    fn config_fs(&self) -> RegistryConfig {
         RegistryConfig::under(&self.root())
     }
 
