@@ -106,3 +106,65 @@ async fn ambient_child() {
     assert_eq!(s.list(&layout::blobs_root()).await.unwrap(), vec![blob]);
     s.delete(&layout::blobs_root()).await.unwrap();
 }
+
+/// The figures in docs/storage.md ("Costs measured"): resuming a 64 MiB chunked upload from
+/// the saved hash state versus re-reading its bytes, and the finishing copy. Run by hand:
+/// `cargo test -p pier-registry --release --lib measure_s3_costs -- --ignored --nocapture`.
+#[actix_rt::test]
+#[ignore]
+async fn measure_s3_costs() {
+    use crate::storage::UploadState;
+    use std::time::Instant;
+    const MIB: usize = 1024 * 1024;
+    let s = storage().expect("S3 settings");
+    let data: Vec<u8> = (0..64 * MIB).map(|i| (i * 131 % 251) as u8).collect();
+    let id = uuid::Uuid::new_v4();
+    let mut state = UploadState::default();
+    let mut hasher = Algorithm::Sha256.hasher();
+    let t = Instant::now();
+    // 10 MiB chunks: every request but the first reads a 2-8 MiB tail back.
+    let chunks: Vec<&[u8]> = data.chunks(10 * MIB).collect();
+    let (last, rest) = chunks.split_last().unwrap();
+    for c in rest {
+        let mut w = s.append(&id, &state, None).await.unwrap();
+        w.write(Bytes::copy_from_slice(c)).await.unwrap();
+        hasher.update(c);
+        let next = w.commit().await.unwrap();
+        s.forget(&id, &state, &next).await.unwrap();
+        state = next;
+    }
+    let mut w = s.append(&id, &state, None).await.unwrap();
+    w.write(Bytes::copy_from_slice(last)).await.unwrap();
+    hasher.update(last);
+    let sealed = w.seal().await.unwrap();
+    let pushed = t.elapsed();
+    let saved = hasher.save_state();
+    let t = Instant::now();
+    for _ in 0..1000 {
+        let h = pier_shared::Hasher::restore_state(Algorithm::Sha256, &saved).unwrap();
+        std::hint::black_box(h);
+    }
+    let restore = t.elapsed() / 1000;
+    let blob = layout::blob(&hasher.finish());
+    let t = Instant::now();
+    sealed.publish(&blob).await.unwrap();
+    let publish = t.elapsed();
+    let t = Instant::now();
+    let mut h = Algorithm::Sha256.hasher();
+    let mut st = s.read(&blob, 0, None).await.unwrap();
+    while let Some(c) = futures_util::StreamExt::next(&mut st).await {
+        h.update(&c.unwrap());
+    }
+    let reread = t.elapsed();
+    let copy_to = layout::blob(&Algorithm::Sha256.digest_of(b"copy"));
+    let t = Instant::now();
+    s.copy(&blob, &copy_to).await.unwrap();
+    let copy = t.elapsed();
+    println!(
+        "64 MiB chunked push in 7 requests: {pushed:?}; hash state {} bytes, restore {restore:?}; \
+         re-read + sha256 of 64 MiB {reread:?}; publish (complete + copy + cleanup) {publish:?}; \
+         CopyObject alone {copy:?}",
+        saved.len()
+    );
+    s.delete(&layout::blobs_root()).await.unwrap();
+}
