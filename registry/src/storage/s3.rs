@@ -20,7 +20,9 @@ use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::multipart::MultipartStore;
 use object_store::path::Path;
 use object_store::signer::{Method, Signer};
-use object_store::{ClientOptions, GetOptions, GetRange, ObjectStore, ObjectStoreExt};
+use object_store::{
+    BackoffConfig, ClientOptions, GetOptions, GetRange, ObjectStore, ObjectStoreExt, RetryConfig,
+};
 use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
@@ -92,6 +94,17 @@ impl S3Storage {
             .with_access_key_id(&cfg.access_key_id)
             .with_secret_access_key(cfg.secret_access_key.expose())
             .with_virtual_hosted_style_request(!cfg.force_path_style)
+            .with_retry(RetryConfig {
+                // A few quick retries of transient failures, then the request fails
+                // (object_store's default keeps trying for 3 minutes).
+                backoff: BackoffConfig {
+                    init_backoff: Duration::from_millis(100),
+                    max_backoff: Duration::from_secs(2),
+                    base: 2.0,
+                },
+                max_retries: 3,
+                retry_timeout: Duration::from_secs(30),
+            })
             .with_client_options(options);
         if !cfg.endpoint.is_empty() {
             b = b.with_endpoint(cfg.endpoint.trim_end_matches('/'));
