@@ -15,6 +15,7 @@ mod fs_upload;
 mod fs_writer;
 pub mod layout;
 pub mod s3;
+mod s3_put;
 mod s3_upload;
 #[cfg(test)]
 mod suite;

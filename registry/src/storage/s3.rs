@@ -8,7 +8,8 @@
 //! tail object (`s3_upload.rs`); `put` buffers small objects and switches to a multipart
 //! upload on the target key past [`PART_SIZE`], so nothing is visible before `commit`.
 
-use super::s3_upload::{S3Put, S3Upload};
+use super::s3_put::S3Put;
+use super::s3_upload::S3Upload;
 use super::{
     layout, ByteStream, Multipart, Storage, StorageError, StoragePath, StorageWriter, UploadState,
     UploadWriter,

@@ -1,4 +1,4 @@
-//! The S3 driver's writers: whole objects ([`S3Put`]) and uploads ([`S3Upload`]).
+//! The S3 driver's uploads ([`S3Upload`]; whole objects are `s3_put.rs`).
 //!
 //! An upload's bytes are full parts of one multipart upload (each [`PART_SIZE`], numbered
 //! from 1, ETags recorded in the database) followed by a tail of fewer than `PART_SIZE`
@@ -16,96 +16,16 @@
 
 use super::s3::{remote, S3Inner, PART_SIZE};
 use super::{
-    layout, ByteStream, Multipart, Part, Sealed, StorageError, StoragePath, StorageWriter, Tail,
-    UploadState, UploadWriter,
+    layout, ByteStream, Multipart, Part, Sealed, StorageError, StoragePath, Tail, UploadState,
+    UploadWriter,
 };
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 use futures_util::TryStreamExt;
 use object_store::multipart::{MultipartStore, PartId};
-use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
+use object_store::{ObjectStore, ObjectStoreExt};
 use std::sync::Arc;
 use uuid::Uuid;
-
-/// A whole object: buffered up to one part, then a multipart upload on the key itself,
-/// completed by `commit` (nothing is visible before).
-pub struct S3Put {
-    s3: Arc<S3Inner>,
-    path: StoragePath,
-    buf: BytesMut,
-    size: u64,
-    multipart: Option<WriteMultipart>,
-}
-
-impl S3Put {
-    pub fn new(s3: Arc<S3Inner>, path: StoragePath) -> S3Put {
-        S3Put {
-            s3,
-            path,
-            buf: BytesMut::new(),
-            size: 0,
-            multipart: None,
-        }
-    }
-}
-
-#[async_trait]
-impl StorageWriter for S3Put {
-    async fn write(&mut self, data: Bytes) -> Result<(), StorageError> {
-        self.size += data.len() as u64;
-        if let Some(mp) = &mut self.multipart {
-            mp.wait_for_capacity(2)
-                .await
-                .map_err(remote("put part", &self.path))?;
-            mp.put(data);
-            return Ok(());
-        }
-        self.buf.extend_from_slice(&data);
-        if self.buf.len() >= PART_SIZE {
-            let key = self.s3.key(&self.path);
-            let up = self
-                .s3
-                .store
-                .put_multipart(&key)
-                .await
-                .map_err(remote("create multipart", &self.path))?;
-            let mut mp = WriteMultipart::new_with_chunk_size(up, PART_SIZE);
-            mp.put(self.buf.split().freeze());
-            self.multipart = Some(mp);
-        }
-        Ok(())
-    }
-
-    fn size(&self) -> u64 {
-        self.size
-    }
-
-    async fn commit(self: Box<Self>) -> Result<u64, StorageError> {
-        let S3Put {
-            s3,
-            path,
-            buf,
-            size,
-            multipart,
-        } = *self;
-        match multipart {
-            Some(mp) => mp.finish().await.map_err(remote("complete", &path))?,
-            None => s3
-                .store
-                .put(&s3.key(&path), buf.freeze().into())
-                .await
-                .map_err(remote("put", &path))?,
-        };
-        Ok(size)
-    }
-
-    async fn cancel(self: Box<Self>) -> Result<(), StorageError> {
-        if let Some(mp) = self.multipart {
-            mp.abort().await.map_err(remote("abort", &self.path))?;
-        }
-        Ok(())
-    }
-}
 
 /// One request's part of an upload.
 pub struct S3Upload {
