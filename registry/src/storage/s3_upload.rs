@@ -36,6 +36,8 @@ pub struct S3Upload {
     buf: BytesMut,
     size: u64,
     target: Option<StoragePath>,
+    /// This request created the multipart upload (no recorded state names it yet).
+    created: bool,
 }
 
 impl S3Upload {
@@ -77,6 +79,7 @@ impl S3Upload {
             state,
             buf,
             target: target.cloned(),
+            created: false,
         })
     }
 
@@ -97,6 +100,7 @@ impl S3Upload {
                     .map_err(remote("create multipart", &key))?;
                 let m = Multipart { id, key };
                 self.state.multipart = Some(m.clone());
+                self.created = true;
                 m
             }
         };
@@ -178,9 +182,18 @@ impl UploadWriter for S3Upload {
     }
 
     async fn cancel(self: Box<Self>) -> Result<(), StorageError> {
-        // Parts uploaded by this request are overwritten by the next one (same numbers);
-        // the recorded state stays the truth.
-        Ok(())
+        // Parts this request added to a recorded multipart upload are overwritten by the
+        // next request (same numbers); the recorded state stays the truth. A multipart
+        // upload this request created is named nowhere else: abort it.
+        match (&self.state.multipart, self.created) {
+            (Some(m), true) => self
+                .s3
+                .store
+                .abort_multipart(&self.s3.key(&m.key), &m.id)
+                .await
+                .map_err(remote("abort multipart", &m.key)),
+            _ => Ok(()),
+        }
     }
 }
 
