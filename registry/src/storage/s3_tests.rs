@@ -55,6 +55,37 @@ async fn presigned_urls_serve_the_object() {
     s.delete(&layout::blobs_root()).await.unwrap();
 }
 
+/// A state naming a multipart upload that was completed meanwhile (a finishing request
+/// that stopped before its row went) cannot be continued: `NotFound`, never other bytes.
+#[actix_rt::test]
+async fn a_completed_multipart_upload_cannot_be_continued() {
+    use crate::storage::{StorageError, UploadState};
+    let Some(s) = storage() else { return };
+    // With a tail (its object is gone) and without one (the part upload is refused).
+    for extra in [10, 0] {
+        let id = uuid::Uuid::new_v4();
+        let data = vec![7u8; super::PART_SIZE + extra];
+        let mut w = s.append(&id, &UploadState::default(), None).await.unwrap();
+        w.write(Bytes::from(data.clone())).await.unwrap();
+        let state = w.commit().await.unwrap();
+        assert!(state.multipart.is_some() && state.parts.len() == 1);
+        let blob = layout::blob(&Algorithm::Sha256.digest_of(&data));
+        let w = s.append(&id, &state, None).await.unwrap();
+        w.seal().await.unwrap().publish(&blob).await.unwrap();
+        let err = match s.append(&id, &state, None).await {
+            Err(e) => e,
+            Ok(mut w) => {
+                let more = Bytes::from(vec![1u8; super::PART_SIZE]);
+                w.write(more)
+                    .await
+                    .expect_err("a part for a completed upload")
+            }
+        };
+        assert!(matches!(err, StorageError::NotFound(_)), "{extra}: {err:?}");
+    }
+    s.delete(&layout::blobs_root()).await.unwrap();
+}
+
 /// `AWS_*` variables set to nonsense change nothing: run in a child process of this test
 /// binary (setting variables in this multi-threaded process would race other tests).
 #[test]

@@ -23,7 +23,7 @@ use crate::storage::{layout, Multipart, Sealed, StorageError, UploadState};
 use bytes::Bytes;
 use futures_util::Stream;
 use pier_shared::{Algorithm, Digest, ErrorCode, OciError, RepoName};
-use receive::{hash_stream, hasher_for, progress, receive, state_of};
+use receive::{gone, hash_stream, hasher_for, progress, receive, state_of};
 use std::pin::Pin;
 use uuid::Uuid;
 
@@ -164,7 +164,7 @@ pub async fn append(
     let lease = acquire(reg, name, id).await?;
     let result = async {
         let (w, hasher) = receive(reg, &lease, id, range, body, None).await?;
-        let new = w.commit().await?;
+        let new = w.commit().await.map_err(|e| gone(id, e))?;
         let (sid, owner) = (id.to_string(), lease.owner.clone());
         let p = progress(&lease.state, &new, &hasher);
         let advanced = reg
@@ -203,7 +203,7 @@ pub async fn finish(
         let same_alg = lease.up.algorithm == digest.algorithm().as_str();
         let target = same_alg.then(|| layout::blob(digest));
         let (w, hasher) = receive(reg, &lease, id, range, body, target.as_ref()).await?;
-        let mut sealed = w.seal().await?;
+        let mut sealed = w.seal().await.map_err(|e| gone(id, e))?;
         let size = sealed.size();
         let computed = if hasher.algorithm() == digest.algorithm() {
             hasher.finish()

@@ -120,6 +120,16 @@ pub(super) async fn hash_stream(
     Ok(())
 }
 
+/// A storage error while continuing upload `id`: `NotFound` means the bytes or the
+/// multipart upload the row names are gone (e.g. completed by a finishing request that
+/// stopped before its row went), so the client must start again.
+pub(super) fn gone(id: &Uuid, e: StorageError) -> Error {
+    match e {
+        StorageError::NotFound(_) => unknown_upload(id),
+        e => e.into(),
+    }
+}
+
 /// Stream `body` onto the end of the upload, hashing on the way, and check the client's
 /// `Content-Range` against what arrived. Returns the writer (to commit or seal) and the
 /// hasher; nothing is recorded here.
@@ -142,8 +152,7 @@ pub(super) async fn receive(
         Ok(w) => w,
         // The row says bytes exist that storage does not have (e.g. a crash right after
         // the blob was moved into place): the client must start the upload again.
-        Err(StorageError::NotFound(_)) => return Err(unknown_upload(id)),
-        Err(e) => return Err(e.into()),
+        Err(e) => return Err(gone(id, e)),
     };
     let mut renewed = std::time::Instant::now();
     while let Some(chunk) = body.next().await {
@@ -167,7 +176,7 @@ pub(super) async fn receive(
         hasher.update(&chunk);
         if let Err(e) = w.write(chunk).await {
             let _ = w.cancel().await;
-            return Err(e.into());
+            return Err(gone(id, e));
         }
     }
     let size = w.size();
