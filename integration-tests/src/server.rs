@@ -148,7 +148,41 @@ impl Registry {
             ("PIER_REGISTRY_DATABASE_URL", &db),
             ("PIER_REGISTRY_LOG", "info"),
         ]);
+        env.extend(s3_env(data));
         env.extend(kv(extra));
         env
     }
+}
+
+/// With `PIER_TEST_STORAGE=s3`: the S3 driver on the test engine (`PIER_TEST_S3_*`, from
+/// `tools/garage.sh start`), under a key prefix derived from `data`, so that each registry
+/// has its own and a restarted one finds its bytes. Panics (never skips) when a variable
+/// is missing.
+fn s3_env(data: &Path) -> Vec<(String, String)> {
+    if std::env::var("PIER_TEST_STORAGE").as_deref() != Ok("s3") {
+        return Vec::new();
+    }
+    use sha2::Digest as _;
+    let id = hex::encode(sha2::Sha256::digest(data.display().to_string().as_bytes()));
+    let mut env = kv(&[
+        ("PIER_REGISTRY_STORAGE_DRIVER", "s3"),
+        ("PIER_REGISTRY_STORAGE_S3_FORCE_PATH_STYLE", "true"),
+        (
+            "PIER_REGISTRY_STORAGE_S3_PREFIX",
+            &format!("it-{}", &id[..16]),
+        ),
+    ]);
+    for key in [
+        "ENDPOINT",
+        "BUCKET",
+        "REGION",
+        "ACCESS_KEY_ID",
+        "SECRET_ACCESS_KEY",
+    ] {
+        let v = std::env::var(format!("PIER_TEST_S3_{key}")).unwrap_or_else(|_| {
+            panic!("PIER_TEST_STORAGE=s3 but PIER_TEST_S3_{key} is not set (tools/garage.sh start)")
+        });
+        env.push((format!("PIER_REGISTRY_STORAGE_S3_{key}"), v));
+    }
+    env
 }

@@ -20,7 +20,9 @@ here="$(dirname "$(readlink -f "$0")")"
 
 require_bookworm
 
-APT_PKGS=(skopeo docker-registry apache2-utils jq curl chromium chromium-driver)
+# postgresql + libpq-dev: the PostgreSQL pass and the replica tests (tools/postgres.sh); nginx:
+# the load balancer in front of the replicas (tests/replicas.rs)
+APT_PKGS=(skopeo docker-registry apache2-utils jq curl chromium chromium-driver postgresql libpq-dev nginx)
 # docker-registry's postinst may try to start its systemd unit (:5000); on
 # machines without systemd that is a no-op.  Tests run their own instances.
 apt_install -- "${APT_PKGS[@]}"

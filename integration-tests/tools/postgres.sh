@@ -7,7 +7,8 @@
 #   postgres.sh stop DIR    stop it (the data stays until DIR is removed)
 #   postgres.sh env DIR     print the variables of a running cluster again
 #
-# Installs Debian's postgresql (server binaries) if missing.  Settings are for tests:
+# Installs Debian's postgresql (server binaries) if missing.  The default collation is ICU
+# English (as on most production servers), not byte order.  Settings are for tests:
 # fsync off (a crash of the test machine loses nothing anyone needs), trust auth on
 # 127.0.0.1 only, no TCP listener elsewhere.  `--durable` keeps fsync on (benchmarks).
 set -euo pipefail
@@ -65,8 +66,10 @@ start)
         while [ "$p" != / ]; do p="$(dirname "$p")"; chmod o+x "$p" 2>/dev/null || true; done
     fi
     if [ ! -f "$dir/pgdata/PG_VERSION" ]; then
+        # An ICU English collation, not C: what production databases usually have, so that
+        # the suites see Pier's byte-order columns (COLLATE "C") at work.
         run_as_postgres "$bin/initdb" -D "$dir/pgdata" -U postgres -A trust -E UTF8 \
-            --no-sync >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; die "initdb failed"; }
+            --locale=C.UTF-8 --locale-provider=icu --icu-locale=en-US --no-sync >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; die "initdb failed"; }
     fi
     if [ -f "$dir/pgdata/postmaster.pid" ] && run_as_postgres "$bin/pg_ctl" -D "$dir/pgdata" status >/dev/null 2>&1; then
         print_env

@@ -1,8 +1,12 @@
 //! pier-registry's configuration: one typed struct, a TOML file, then `PIER_REGISTRY_…`
 //! environment overrides (see `pier_shared::config`).
 
+mod storage;
+
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+
+use std::path::Path;
+pub use storage::{S3Config, StorageConfig, StorageDriver};
 
 pub const ENV_PREFIX: &str = "PIER_REGISTRY";
 
@@ -63,21 +67,6 @@ impl Default for HttpConfig {
             tls_certificate: String::new(),
             tls_key: String::new(),
             workers: 0,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct StorageConfig {
-    /// Root directory of the filesystem driver.
-    pub root: PathBuf,
-}
-
-impl Default for StorageConfig {
-    fn default() -> Self {
-        StorageConfig {
-            root: PathBuf::from("pier-data/registry/storage"),
         }
     }
 }
@@ -345,6 +334,7 @@ impl RegistryConfig {
                 "v1.session_seconds and v1.max_sessions must be positive".into(),
             ));
         }
+        self.storage.validate().map_err(Invalid)?;
         self.auth.validate().map_err(Invalid)
     }
 
@@ -355,6 +345,9 @@ impl RegistryConfig {
             c.auth.introspection_secret = Secret::new("<redacted>");
         }
         c.database.url = Secret::new(pier_shared::db::redact(c.database.url.expose()));
+        if !c.storage.s3.secret_access_key.is_empty() {
+            c.storage.s3.secret_access_key = Secret::new("<redacted>");
+        }
         c
     }
 }

@@ -18,14 +18,13 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// Open the database (migrating it), the filesystem storage the config names, and the
-    /// authorization gate (reading `auth.jwks_file`).
+    /// Open the database (migrating it), the storage the config names (filesystem or S3),
+    /// and the authorization gate (reading `auth.jwks_file`).
     pub fn open(config: RegistryConfig) -> Result<Registry, String> {
         let auth = Gate::from_config(&config.auth)?;
         let db = crate::db::open(config.database.url.expose(), config.database.pool_size)
             .map_err(|e| e.to_string())?;
-        let storage = crate::storage::fs::FsStorage::new(&config.storage.root)
-            .map_err(|e| format!("storage root {}: {e}", config.storage.root.display()))?;
+        let storage = open_storage(&config.storage)?;
         let v1 = crate::services::v1::V1State::new(
             &config.v1,
             std::time::Duration::from_secs(config.auth.index_timeout_seconds.max(1)),
@@ -35,9 +34,21 @@ impl Registry {
         Ok(Registry {
             v1: Arc::new(v1),
             db,
-            storage: Arc::new(storage),
+            storage,
             config: Arc::new(config),
             auth: Arc::new(auth),
         })
     }
+}
+
+/// The driver `storage.driver` names.
+pub fn open_storage(c: &crate::config::StorageConfig) -> Result<Arc<dyn Storage>, String> {
+    use crate::config::StorageDriver;
+    Ok(match c.driver {
+        StorageDriver::Filesystem => Arc::new(
+            crate::storage::fs::FsStorage::new(&c.root)
+                .map_err(|e| format!("storage root {}: {e}", c.root.display()))?,
+        ),
+        StorageDriver::S3 => Arc::new(crate::storage::s3::S3Storage::new(&c.s3)?),
+    })
 }

@@ -25,9 +25,13 @@ const ES256: &str = "ES256";
 pub fn open(db: &Db, config: &IndexConfig) -> Result<KeyRing, String> {
     let kek = Kek::resolve(config.keys.encryption_key.expose(), &config.token.key_dir)?;
     let at = crate::db::now();
-    let mut conn = db.conn().map_err(|e| format!("signing keys: {e}"))?;
-    let live = ensure_key(&mut conn, &kek, config, at).map_err(|e| format!("signing keys: {e}"))?;
-    drop(conn);
+    // One write transaction (serialised across replicas, shared/src/db): of several
+    // replicas starting at once on an empty table, exactly one makes the first key and
+    // the others see it.
+    let live = db
+        .transaction_sync(|c| Ok::<_, DbError>(ensure_key(c, &kek, config, at)))
+        .map_err(|e| format!("signing keys: {e}"))?
+        .map_err(|e| format!("signing keys: {e}"))?;
     let (set, errors) = build_set(live, &KeySet::default(), &kek);
     if let Some(first) = errors.into_iter().next() {
         return Err(first);

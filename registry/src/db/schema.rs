@@ -76,6 +76,19 @@ diesel::table! {
         created_at -> BigInt,
         updated_at -> BigInt,
         digest -> Nullable<Text>,
+        multipart_id -> Nullable<Text>,
+        multipart_key -> Nullable<Text>,
+        tail_id -> Nullable<Text>,
+        tail_size -> BigInt,
+    }
+}
+
+diesel::table! {
+    upload_parts (upload_id, number) {
+        upload_id -> Text,
+        number -> Integer,
+        etag -> Text,
+        size -> BigInt,
     }
 }
 
@@ -85,6 +98,7 @@ diesel::joinable!(manifests -> repositories (repository_id));
 diesel::joinable!(manifest_references -> manifests (manifest_id));
 diesel::joinable!(tags -> repositories (repository_id));
 diesel::joinable!(uploads -> repositories (repository_id));
+diesel::joinable!(upload_parts -> uploads (upload_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     repositories,
@@ -95,6 +109,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     manifest_references,
     tags,
     uploads,
+    upload_parts,
 );
 
 diesel::table! {

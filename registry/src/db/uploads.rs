@@ -5,6 +5,10 @@
 //! or several — cannot append to one upload at once. The lease is short and renewed while
 //! the request streams ([`renew`]), so the lease of a crashed process expires soon.
 //! [`advance`] records progress only while the caller still owns the lease.
+//!
+//! Drivers without append (S3) also keep where the bytes are: the multipart upload, its
+//! parts (`upload_parts`, numbered from 1, with their ETags) and the tail object. The
+//! filesystem driver leaves those empty.
 
 use super::schema::uploads::dsl as u;
 use super::{now, Conn, DbError};
@@ -20,6 +24,31 @@ pub struct Upload {
     pub size: i64,
     pub algorithm: String,
     pub hash_state: Option<Vec<u8>>,
+    pub multipart_id: Option<String>,
+    pub multipart_key: Option<String>,
+    pub tail_id: Option<String>,
+    pub tail_size: i64,
+}
+
+/// One uploaded part of a multipart upload.
+#[derive(Queryable, Debug, Clone, PartialEq, Eq)]
+pub struct PartRow {
+    pub number: i32,
+    pub etag: String,
+    pub size: i64,
+}
+
+/// What a request stored, recorded by [`advance`].
+#[derive(Debug, Clone, Default)]
+pub struct Progress {
+    pub size: i64,
+    pub hash_state: Vec<u8>,
+    pub multipart_id: Option<String>,
+    pub multipart_key: Option<String>,
+    pub tail_id: Option<String>,
+    pub tail_size: i64,
+    /// Parts uploaded by this request (numbers after the recorded ones).
+    pub new_parts: Vec<PartRow>,
 }
 
 pub fn create(
@@ -55,6 +84,10 @@ pub fn get(conn: &mut Conn, repository_id: i64, id: &str) -> Result<Option<Uploa
             u::size,
             u::algorithm,
             u::hash_state,
+            u::multipart_id,
+            u::multipart_key,
+            u::tail_id,
+            u::tail_size,
         ))
         .first(conn)
         .optional()?)
@@ -108,29 +141,76 @@ pub fn renew(conn: &mut Conn, id: &str, owner: &str) -> Result<bool, DbError> {
     Ok(n > 0)
 }
 
+/// The recorded parts of upload `id`, in order.
+pub fn parts(conn: &mut Conn, id: &str) -> Result<Vec<PartRow>, DbError> {
+    use super::schema::upload_parts::dsl as p;
+    Ok(p::upload_parts
+        .filter(p::upload_id.eq(id))
+        .order(p::number.asc())
+        .select((p::number, p::etag, p::size))
+        .load(conn)?)
+}
+
 /// Record progress and release the lease; false if `owner` no longer held it (nothing
-/// is recorded then).
-pub fn advance(
-    conn: &mut Conn,
-    id: &str,
-    owner: &str,
-    size: i64,
-    hash_state: &[u8],
-) -> Result<bool, DbError> {
+/// is recorded then). Run it in a transaction: the row and its new parts go together.
+pub fn advance(conn: &mut Conn, id: &str, owner: &str, p: &Progress) -> Result<bool, DbError> {
+    use super::schema::upload_parts::dsl as up;
     let n = diesel::update(
         u::uploads
             .filter(u::id.eq(id))
             .filter(u::lease_owner.eq(owner)),
     )
     .set((
-        u::size.eq(size),
-        u::hash_state.eq(Some(hash_state)),
+        u::size.eq(p.size),
+        u::hash_state.eq(Some(&p.hash_state)),
+        u::multipart_id.eq(&p.multipart_id),
+        u::multipart_key.eq(&p.multipart_key),
+        u::tail_id.eq(&p.tail_id),
+        u::tail_size.eq(p.tail_size),
         u::busy_until.eq(None::<i64>),
         u::lease_owner.eq(None::<String>),
         u::updated_at.eq(now()),
     ))
     .execute(conn)?;
-    Ok(n > 0)
+    if n == 0 {
+        return Ok(false);
+    }
+    for part in &p.new_parts {
+        diesel::insert_into(up::upload_parts)
+            .values((
+                up::upload_id.eq(id),
+                up::number.eq(part.number),
+                up::etag.eq(&part.etag),
+                up::size.eq(part.size),
+            ))
+            .execute(conn)?;
+    }
+    Ok(true)
+}
+
+/// The multipart uploads (`(id, multipart id, key)`) of the given sessions, so that
+/// storage can abort them once the rows are gone.
+pub fn multiparts(
+    conn: &mut Conn,
+    ids: &[String],
+) -> Result<Vec<(String, String, String)>, DbError> {
+    let rows: Vec<(String, Option<String>, Option<String>)> = u::uploads
+        .filter(u::id.eq_any(ids))
+        .select((u::id, u::multipart_id, u::multipart_key))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, m, k)| Some((id, m?, k?)))
+        .collect())
+}
+
+/// Ids of sessions [`super::gc::expire_uploads`] would expire now.
+pub fn stale_ids(conn: &mut Conn, before: i64, now: i64) -> Result<Vec<String>, DbError> {
+    Ok(u::uploads
+        .filter(u::updated_at.le(before))
+        .filter(u::busy_until.is_null().or(u::busy_until.lt(now)))
+        .select(u::id)
+        .load(conn)?)
 }
 
 /// Release `owner`'s lease without progress (the request failed).

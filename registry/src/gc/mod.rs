@@ -76,6 +76,8 @@ impl From<DbError> for Phase1Error {
 
 struct Phase1 {
     expired: Vec<String>,
+    /// `(upload id, multipart id, key)` of the expired uploads that have one.
+    multiparts: Vec<(String, String, String)>,
     manifests: usize,
     links: usize,
     marked: usize,
@@ -158,7 +160,11 @@ async fn run_leased(reg: &Registry, dry_run: bool, owner: &str) -> Result<Report
         .db
         .run(move |c| {
             let result = pier_shared::db::write_transaction(c, key, |c| {
-                let expired = db::gc::expire_uploads(c, ago(now, cfg.upload_max_age_seconds), now)?;
+                let before = ago(now, cfg.upload_max_age_seconds);
+                // Their multipart uploads (S3), read before the rows go.
+                let stale = db::uploads::stale_ids(c, before, now)?;
+                let multiparts = db::uploads::multiparts(c, &stale)?;
+                let expired = db::gc::expire_uploads(c, before, now)?;
                 let (mut manifests, mut links) = (0, 0);
                 if cfg.untagged == UntaggedPolicy::DeleteAfter {
                     let before = ago(now, cfg.untagged_age_seconds);
@@ -171,6 +177,7 @@ async fn run_leased(reg: &Registry, dry_run: bool, owner: &str) -> Result<Report
                 if !dry_run {
                     return Ok(Phase1 {
                         expired,
+                        multiparts,
                         manifests,
                         links,
                         marked: 0,
@@ -191,6 +198,7 @@ async fn run_leased(reg: &Registry, dry_run: bool, owner: &str) -> Result<Report
                 }
                 let p = Phase1 {
                     expired,
+                    multiparts,
                     manifests,
                     links,
                     marked,
@@ -224,7 +232,8 @@ async fn run_leased(reg: &Registry, dry_run: bool, owner: &str) -> Result<Report
     };
     if !dry_run {
         for id in p1.expired.iter().filter_map(|u| Uuid::parse_str(u).ok()) {
-            reg.storage.delete(&layout::upload(&id)).await?;
+            let multipart = crate::services::multipart_of(&p1.multiparts, &id);
+            reg.storage.discard(&id, multipart.as_ref()).await?;
         }
     }
     for d in &pending {

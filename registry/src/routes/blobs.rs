@@ -6,6 +6,7 @@
 //!                                      →  206 Content-Range: bytes 0-99/1234
 //! GET  … Range: bytes=5000-            →  416 Content-Range: bytes */1234
 //! DELETE /v2/a/blobs/sha256:…          →  202 (the repository's link; bytes stay for others)
+//! GET with storage.s3.redirect = true  →  307 Location: <presigned URL of the object>
 //! ```
 
 use super::headers::{self, HeadBody};
@@ -25,6 +26,15 @@ pub async fn get(
     head: bool,
 ) -> Result<HttpResponse> {
     let size = blobs::stat(reg, name, digest).await?;
+    if !head {
+        // The client follows it with its own Range header, which S3 serves.
+        if let Some(url) = blobs::redirect_url(reg, digest).await? {
+            return Ok(HttpResponse::TemporaryRedirect()
+                .insert_header(headers::digest(digest))
+                .insert_header((actix_web::http::header::LOCATION, url))
+                .finish());
+        }
+    }
     let range = req
         .headers()
         .get(RANGE)

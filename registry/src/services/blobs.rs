@@ -43,6 +43,12 @@ pub async fn open(reg: &Registry, digest: &Digest, offset: u64, len: u64) -> Res
     }
 }
 
+/// A presigned URL to send the client to instead of streaming the blob (S3 with
+/// `storage.s3.redirect`); `None` to stream it. The caller has checked the repository's link.
+pub async fn redirect_url(reg: &Registry, digest: &Digest) -> Result<Option<String>> {
+    Ok(reg.storage.redirect_url(&layout::blob(digest)).await?)
+}
+
 /// Link an existing blob into `target`. With `from`, only a blob `from` may serve is
 /// mounted; without it (automatic mount, if enabled) any blob the registry stores.
 /// `None` if nothing could be mounted: the client then uploads normally.

@@ -25,3 +25,20 @@ pub(crate) fn repo_id(conn: &mut Conn, name: &RepoName) -> Result<i64> {
         )
     })
 }
+
+/// The multipart upload of upload `id` among `(id, multipart id, key)` rows
+/// (`db::uploads::multiparts`).
+pub(crate) fn multipart_of(
+    rows: &[(String, String, String)],
+    id: &uuid::Uuid,
+) -> Option<crate::storage::Multipart> {
+    let id = id.hyphenated().to_string();
+    rows.iter()
+        .find(|(u, _, _)| *u == id)
+        .and_then(|(_, m, k)| {
+            Some(crate::storage::Multipart {
+                id: m.clone(),
+                key: crate::storage::StoragePath::from_listed(k)?,
+            })
+        })
+}

@@ -4,7 +4,6 @@ use super::repo_id;
 use crate::db;
 use crate::error::{Error, Result};
 use crate::state::Registry;
-use crate::storage::layout;
 use pier_shared::RepoName;
 use uuid::Uuid;
 
@@ -19,12 +18,15 @@ pub async fn delete(reg: &Registry, name: &RepoName) -> Result<()> {
         .transaction(move |c| {
             let id = repo_id(c, &name)?;
             let uploads = db::uploads::ids_in(c, id)?;
+            let multiparts = db::uploads::multiparts(c, &uploads)?;
             db::repositories::delete(c, id)?;
-            Ok::<_, Error>(uploads)
+            Ok::<_, Error>((uploads, multiparts))
         })
         .await?;
+    let (uploads, multiparts) = uploads;
     for id in uploads.iter().filter_map(|u| Uuid::parse_str(u).ok()) {
-        if let Err(e) = reg.storage.delete(&layout::upload(&id)).await {
+        let multipart = super::multipart_of(&multiparts, &id);
+        if let Err(e) = reg.storage.discard(&id, multipart.as_ref()).await {
             log::warn!("upload {id} of a deleted repository: {e}");
         }
     }

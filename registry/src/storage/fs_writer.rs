@@ -168,7 +168,7 @@ impl StorageWriter for FsWriter {
 mod tests {
     use super::BATCH;
     use crate::storage::fs::{read_all, FsStorage};
-    use crate::storage::{layout, Storage};
+    use crate::storage::{layout, Storage, StorageWriter};
     use bytes::Bytes;
 
     #[actix_rt::test]
@@ -181,7 +181,7 @@ mod tests {
             .collect();
         let cut = 2 * BATCH + 100;
         // Odd chunk sizes, some larger than a batch, across two writers.
-        let mut w = s.writer(&up, 0).await.unwrap();
+        let mut w = Box::new(s.writer(&up, 0).await.unwrap());
         for piece in data[..cut].chunks(BATCH + 4_099) {
             for small in piece.chunks(if piece.len() > BATCH {
                 piece.len()
@@ -192,7 +192,7 @@ mod tests {
             }
         }
         assert_eq!(w.commit().await.unwrap(), cut as u64);
-        let mut w = s.writer(&up, cut as u64).await.unwrap();
+        let mut w = Box::new(s.writer(&up, cut as u64).await.unwrap());
         for piece in data[cut..].chunks(65_536) {
             w.write(Bytes::copy_from_slice(piece)).await.unwrap();
         }

@@ -3,8 +3,12 @@
 //! ```text
 //! <root>/
 //!   blobs/<algorithm>/<first two hex>/<hex>     one file per blob, shared by every repository
-//!   uploads/<uuid>                              bytes of an upload in progress (never served)
+//!   uploads/<uuid>                              filesystem: bytes of an upload in progress
+//!   uploads/<uuid>/tail-<uuid>                  S3: the bytes after the last multipart part
+//!   uploads/<uuid>/data                         S3: a chunked upload's multipart key
 //! ```
+//!
+//! Nothing under `uploads/` is ever served.
 //!
 //! Blobs are content-addressed: a blob file is only ever created by renaming a finished,
 //! verified upload onto it, so a partial upload is never readable as a blob. Which
@@ -66,6 +70,24 @@ pub fn blobs_root() -> StoragePath {
 pub fn upload(id: &Uuid) -> StoragePath {
     let id = id.hyphenated().to_string();
     StoragePath::join(&["uploads", &id])
+}
+
+/// S3: the object holding an upload's bytes after its last part.
+pub fn upload_tail(id: &Uuid, tail: &Uuid) -> StoragePath {
+    let (id, tail) = (id.hyphenated().to_string(), tail.hyphenated().to_string());
+    StoragePath::join(&["uploads", &id, &format!("tail-{tail}")])
+}
+
+/// S3: the key a chunked upload's multipart upload completes onto (the digest is not
+/// known yet when it starts); published blobs are copied from it.
+pub fn upload_data(id: &Uuid) -> StoragePath {
+    let id = id.hyphenated().to_string();
+    StoragePath::join(&["uploads", &id, "data"])
+}
+
+/// Is `p` a content-addressed blob key?
+pub fn is_blob(p: &StoragePath) -> bool {
+    p.as_str().starts_with("blobs/")
 }
 
 pub fn uploads_root() -> StoragePath {

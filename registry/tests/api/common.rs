@@ -24,15 +24,19 @@ pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 pub const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 pub const OCI_EMPTY: &str = "application/vnd.oci.empty.v1+json";
 
-/// A temporary directory holding one registry's database and storage.
+/// A temporary directory holding one registry's database and storage. With
+/// `PIER_TEST_STORAGE=s3` the bytes go to the test S3 engine instead, under a key prefix of
+/// this `Env`'s own (a reopened registry finds them again).
 pub struct Env {
     dir: tempfile::TempDir,
+    s3_prefix: String,
 }
 
 impl Env {
     pub fn new() -> Env {
         Env {
             dir: tempfile::tempdir().expect("temporary directory"),
+            s3_prefix: format!("api-{}", uuid::Uuid::new_v4()),
         }
     }
 
@@ -49,7 +53,27 @@ impl Env {
     /// The registry's configuration: its data under [`Env::root`], its database there or
     /// on PostgreSQL (`PIER_TEST_DATABASE`).
     pub fn config(&self) -> RegistryConfig {
-        test_config(&self.root())
+        let mut c = test_config(&self.root());
+        if pier_registry::storage::s3::tests_use_s3() {
+            c.storage = self.s3_storage();
+        }
+        c
+    }
+
+    /// Storage settings for the test S3 engine under this `Env`'s prefix; panics (never
+    /// skips) when its `PIER_TEST_S3_*` variables are missing.
+    pub fn s3_storage(&self) -> pier_registry::config::StorageConfig {
+        let s3 = pier_registry::storage::s3::test_config(&self.s3_prefix)
+            .unwrap_or_else(|e| panic!("{e}"));
+        pier_registry::config::StorageConfig {
+            driver: pier_registry::config::StorageDriver::S3,
+            s3,
+            ..self.config_fs().storage
+        }
+    }
+
+    fn config_fs(&self) -> RegistryConfig {
+        RegistryConfig::under(&self.root())
     }
 
     pub fn storage(&self) -> PathBuf {
@@ -343,27 +367,6 @@ pub async fn push_image(api: &Api, repo: &str, reference: &str, seed: &str) -> I
     push_blob(api, repo, &layer).await;
     let digest = push_manifest(api, repo, reference, OCI_MANIFEST, &bytes).await;
     Image { digest, bytes }
-}
-
-/// Every file under `dir`, relative to it, sorted.
-pub fn files_under(dir: &Path) -> Vec<String> {
-    fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                walk(base, &p, out);
-            } else if let Ok(rel) = p.strip_prefix(base) {
-                out.push(rel.display().to_string());
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(dir, dir, &mut out);
-    out.sort();
-    out
 }
 
 /// Names directly in `dir`, sorted.

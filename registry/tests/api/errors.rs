@@ -129,10 +129,17 @@ async fn every_emitted_error_code_is_triggered() {
         seen.push(code);
     }
     // Unknown: an internal failure (storage broken underneath), without its cause.
-    let uploads = env.storage().join("uploads");
-    std::fs::remove_dir_all(&uploads).expect("remove uploads dir");
-    std::fs::write(&uploads, b"not a directory").expect("block uploads dir");
-    let res = api.patch(&loc, "bytes").await;
+    let res = if pier_registry::storage::s3::tests_use_s3() {
+        // S3: the same registry with its object store unreachable.
+        let mut broken = env.config();
+        broken.storage.s3.endpoint = "http://127.0.0.1:9".into();
+        env.api_with(broken).await.patch(&loc, "bytes").await
+    } else {
+        let uploads = env.storage().join("uploads");
+        std::fs::remove_dir_all(&uploads).expect("remove uploads dir");
+        std::fs::write(&uploads, b"not a directory").expect("block uploads dir");
+        api.patch(&loc, "bytes").await
+    };
     let msg = res.expect_error(500, "UNKNOWN");
     assert_eq!(msg, "unknown error");
     assert!(
@@ -142,7 +149,9 @@ async fn every_emitted_error_code_is_triggered() {
     );
     seen.push(ErrorCode::Unknown);
     // The failed request released the session.
-    std::fs::remove_file(&uploads).expect("unblock uploads dir");
+    if !pier_registry::storage::s3::tests_use_s3() {
+        std::fs::remove_file(env.storage().join("uploads")).expect("unblock uploads dir");
+    }
     api.patch(&loc, "bytes").await.expect(202);
 
     for code in ErrorCode::ALL {

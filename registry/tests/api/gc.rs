@@ -18,44 +18,44 @@ async fn run_gc(api: &Api, dry_run: bool, set: impl FnOnce(&mut GcConfig)) -> Re
     gc::run(&reg, dry_run).await.expect("gc run")
 }
 
-/// The blob files in storage.
-fn blob_files(env: &Env) -> Vec<String> {
-    files_under(&env.storage().join("blobs"))
+/// The blob objects in storage.
+async fn blob_files(api: &Api) -> Vec<String> {
+    api.stored("blobs").await
 }
 
-fn has_blob(env: &Env, data: &[u8]) -> bool {
+async fn has_blob(api: &Api, data: &[u8]) -> bool {
     let hex = sha256(data).trim_start_matches("sha256:").to_string();
-    blob_files(env).iter().any(|f| f.ends_with(&hex))
+    blob_files(api).await.iter().any(|f| f.ends_with(&hex))
 }
 
 #[actix_web::test]
 async fn repository_delete_frees_unshared_bytes_after_the_grace_period() {
-    let (env, api) = start().await;
+    let (_env, api) = start().await;
     push_image(&api, "a", "v1", "only-a").await;
     push_image(&api, "shared", "v1", "both").await;
     push_image(&api, "a", "v2", "both").await;
     let (_, ca, la) = image("only-a");
     let (_, cb, lb) = image("both");
-    assert_eq!(blob_files(&env).len(), 4);
+    assert_eq!(blob_files(&api).await.len(), 4);
     api.delete("/pier/v1/repositories/a").await.expect(202);
 
     // Within the grace period nothing goes.
     let r = run_gc(&api, false, |g| g.grace_seconds = 3600).await;
     assert_eq!((r.blobs_marked, r.blobs_deleted), (0, 0));
-    assert_eq!(blob_files(&env).len(), 4);
+    assert_eq!(blob_files(&api).await.len(), 4);
 
     // A dry run with no grace says what would go and changes nothing.
     let r = run_gc(&api, true, |_| {}).await;
     assert!(r.dry_run);
     assert_eq!((r.blobs_marked, r.blobs_deleted), (2, 2));
     assert_eq!(r.bytes_freed, (ca.len() + la.len()) as u64);
-    assert_eq!(blob_files(&env).len(), 4);
+    assert_eq!(blob_files(&api).await.len(), 4);
 
     let r = run_gc(&api, false, |_| {}).await;
     assert_eq!((r.blobs_marked, r.blobs_deleted), (2, 2));
     assert_eq!(r.bytes_freed, (ca.len() + la.len()) as u64);
-    assert!(!has_blob(&env, &ca) && !has_blob(&env, &la));
-    assert!(has_blob(&env, &cb) && has_blob(&env, &lb));
+    assert!(!has_blob(&api, &ca).await && !has_blob(&api, &la).await);
+    assert!(has_blob(&api, &cb).await && has_blob(&api, &lb).await);
     let res = api.get(&format!("/v2/shared/blobs/{}", sha256(&lb))).await;
     res.expect(200);
     assert_eq!(res.body.as_ref(), lb.as_slice());
@@ -64,14 +64,14 @@ async fn repository_delete_frees_unshared_bytes_after_the_grace_period() {
     let r = run_gc(&api, false, |_| {}).await;
     assert_eq!((r.blobs_marked, r.blobs_deleted), (0, 0));
     push_image(&api, "a", "v1", "only-a").await;
-    assert!(has_blob(&env, &la));
+    assert!(has_blob(&api, &la).await);
     let res = api.get(&format!("/v2/a/blobs/{}", sha256(&la))).await;
     assert_eq!(res.body.as_ref(), la.as_slice());
 }
 
 #[actix_web::test]
 async fn blob_delete_unlinks_and_gc_frees_only_what_no_manifest_needs() {
-    let (env, api) = start().await;
+    let (_env, api) = start().await;
     push_image(&api, "a", "v1", "x").await;
     let loose = bytes(1000, 7);
     push_blob(&api, "a", &loose).await;
@@ -85,13 +85,13 @@ async fn blob_delete_unlinks_and_gc_frees_only_what_no_manifest_needs() {
         .expect(202);
     let r = run_gc(&api, false, |_| {}).await;
     assert_eq!(r.blobs_deleted, 1);
-    assert!(!has_blob(&env, &loose));
-    assert!(has_blob(&env, &layer));
+    assert!(!has_blob(&api, &loose).await);
+    assert!(has_blob(&api, &layer).await);
 }
 
 #[actix_web::test]
 async fn untagged_policy_keeps_index_children_and_referrers() {
-    let (env, api) = start().await;
+    let (_env, api) = start().await;
     let keep = |g: &mut GcConfig| g.untagged = UntaggedPolicy::Keep;
     let delete_after = |g: &mut GcConfig| {
         g.untagged = UntaggedPolicy::DeleteAfter;
@@ -126,27 +126,27 @@ async fn untagged_policy_keeps_index_children_and_referrers() {
     api.get(&get(&lonely.digest))
         .await
         .expect_error(404, "MANIFEST_UNKNOWN");
-    assert!(!has_blob(&env, &lonely_layer));
+    assert!(!has_blob(&api, &lonely_layer).await);
     for d in [&c1.digest, &c2.digest, &idx] {
         api.get(&get(d)).await.expect(200);
     }
     let (_, _, l1) = image("child1");
-    assert!(has_blob(&env, &l1));
+    assert!(has_blob(&api, &l1).await);
 
     // Untag the index: it goes, and its children with it, in one run.
     api.delete("/v2/a/manifests/multi").await.expect(202);
     let r = run_gc(&api, false, delete_after).await;
     assert_eq!(r.manifests_deleted, 3);
-    assert!(!has_blob(&env, &l1));
-    assert!(blob_files(&env).is_empty());
+    assert!(!has_blob(&api, &l1).await);
+    assert!(blob_files(&api).await.is_empty());
 }
 
 #[actix_web::test]
 async fn stale_upload_sessions_expire_with_their_bytes() {
-    let (env, api) = start().await;
+    let (_env, api) = start().await;
     let loc = start_upload(&api, "a").await;
     api.patch(&loc, bytes(5000, 1)).await.expect(202);
-    assert_eq!(entries(&env.storage().join("uploads")).len(), 1);
+    assert_eq!(api.stored_uploads().await.len(), 1);
 
     let r = run_gc(&api, false, |g| g.upload_max_age_seconds = 3600).await;
     assert_eq!(r.uploads_expired, 0);
@@ -156,13 +156,13 @@ async fn stale_upload_sessions_expire_with_their_bytes() {
 
     let r = run_gc(&api, false, |g| g.upload_max_age_seconds = 0).await;
     assert_eq!(r.uploads_expired, 1);
-    assert!(entries(&env.storage().join("uploads")).is_empty());
+    assert!(api.stored_uploads().await.is_empty());
     api.get(&loc).await.expect_error(404, "BLOB_UPLOAD_UNKNOWN");
 }
 
 #[actix_web::test]
 async fn one_replica_at_a_time_collects() {
-    let (env, api) = start().await;
+    let (_env, api) = start().await;
     push_image(&api, "a", "v1", "only-a").await;
     api.delete("/pier/v1/repositories/a").await.expect(202);
     // Another replica (a second process on the same database) holds the lease.
@@ -174,7 +174,7 @@ async fn one_replica_at_a_time_collects() {
     let r = run_gc(&api, false, |_| {}).await;
     assert!(r.skipped);
     assert_eq!((r.blobs_marked, r.blobs_deleted), (0, 0));
-    assert_eq!(blob_files(&env).len(), 2);
+    assert_eq!(blob_files(&api).await.len(), 2);
     // Once it is released (or expires), this one collects, and releases it after.
     api.reg
         .db
@@ -195,7 +195,7 @@ async fn one_replica_at_a_time_collects() {
 
 #[actix_web::test]
 async fn marking_goes_batch_by_batch_over_every_blob() {
-    let (env, api) = start().await;
+    let (_env, api) = start().await;
     // More loose blobs than one batch (500) marks, and one that a manifest keeps.
     for i in 0..1_100u32 {
         push_blob(&api, "a", format!("loose-{i}").as_bytes()).await;
@@ -208,6 +208,6 @@ async fn marking_goes_batch_by_batch_over_every_blob() {
     })
     .await;
     assert_eq!(r.blobs_deleted, 1_100);
-    assert_eq!(blob_files(&env).len(), 2);
-    assert!(has_blob(&env, &config) && has_blob(&env, &layer));
+    assert_eq!(blob_files(&api).await.len(), 2);
+    assert!(has_blob(&api, &config).await && has_blob(&api, &layer).await);
 }

@@ -18,6 +18,8 @@ mod mount;
 mod names;
 mod referrers;
 mod repository_delete;
+mod s3;
+mod stored;
 mod tags_catalog;
 mod uploads;
 mod v1_access;

@@ -89,7 +89,7 @@ async fn invalid_names_are_400_name_invalid_on_every_endpoint() {
             "unexpected {e} in the registry directory"
         );
     }
-    for f in files_under(&env.storage()) {
+    for f in api.stored_all().await {
         assert!(
             f.starts_with("blobs/sha256/"),
             "unexpected file {f} in storage"

@@ -5,13 +5,13 @@ use crate::common::*;
 
 #[actix_web::test]
 async fn deletes_manifests_tags_links_and_uploads() {
-    let (env, api) = start().await;
+    let (_env, api) = start().await;
     let a = push_image(&api, "team/a", "v1", "x").await;
     push_image(&api, "b", "v1", "x").await; // the same blobs, in another repository
     let (_, _, layer) = image("x");
     let loc = start_upload(&api, "team/a").await;
     api.patch(&loc, b"partial".to_vec()).await.expect(202);
-    assert_eq!(entries(&env.storage().join("uploads")).len(), 1);
+    assert_eq!(api.stored_uploads().await.len(), 1);
 
     api.delete("/pier/v1/repositories/team/a").await.expect(202);
 
@@ -24,7 +24,7 @@ async fn deletes_manifests_tags_links_and_uploads() {
     ] {
         api.get(&uri).await.expect_error(404, "NAME_UNKNOWN");
     }
-    assert!(entries(&env.storage().join("uploads")).is_empty());
+    assert!(api.stored_uploads().await.is_empty());
     // Idempotent for the index: a second delete is 404 NAME_UNKNOWN.
     api.delete("/pier/v1/repositories/team/a")
         .await

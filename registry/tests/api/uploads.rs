@@ -72,7 +72,7 @@ async fn streamed_body_without_content_length_is_accepted() {
 
 #[actix_web::test]
 async fn put_with_wrong_digest_is_400_and_nothing_is_visible() {
-    let (env, api) = start().await;
+    let (_env, api) = start().await;
     let loc = start_upload(&api, "a").await;
     let data = b"the real bytes";
     let claimed = sha256(b"other bytes");
@@ -85,12 +85,12 @@ async fn put_with_wrong_digest_is_400_and_nothing_is_visible() {
     }
     // The session is discarded with its bytes.
     api.get(&loc).await.expect_error(404, "BLOB_UPLOAD_UNKNOWN");
-    assert_eq!(files_under(&env.storage()), Vec::<String>::new());
+    assert_eq!(api.stored_all().await, Vec::<String>::new());
 }
 
 #[actix_web::test]
 async fn post_with_wrong_digest_is_400_and_nothing_is_visible() {
-    let (env, api) = start().await;
+    let (_env, api) = start().await;
     let data = b"the real bytes";
     let claimed = sha256(b"other bytes");
     let res = api
@@ -102,7 +102,7 @@ async fn post_with_wrong_digest_is_400_and_nothing_is_visible() {
             .await
             .expect_error(404, "BLOB_UNKNOWN");
     }
-    assert_eq!(files_under(&env.storage()), Vec::<String>::new());
+    assert_eq!(api.stored_all().await, Vec::<String>::new());
     // The same digest pushed correctly afterwards works.
     push_blob(&api, "a", data).await;
 }
@@ -155,10 +155,10 @@ async fn invalid_digest_or_algorithm_on_post_is_400() {
 
 #[actix_web::test]
 async fn cancel_ends_the_session_and_removes_its_bytes() {
-    let (env, api) = start().await;
+    let (_env, api) = start().await;
     let loc = start_upload(&api, "a").await;
     api.patch(&loc, "some bytes").await.expect(202);
-    assert_eq!(files_under(&env.storage()).len(), 1);
+    assert_eq!(api.stored_uploads().await.len(), 1);
     let res = api.delete(&loc).await;
     res.expect(204);
     assert_eq!(res.header(API_VERSION), Some("registry/2.0"));
@@ -173,7 +173,7 @@ async fn cancel_ends_the_session_and_removes_its_bytes() {
     api.delete(&loc)
         .await
         .expect_error(404, "BLOB_UPLOAD_UNKNOWN");
-    assert_eq!(files_under(&env.storage()), Vec::<String>::new());
+    assert_eq!(api.stored_all().await, Vec::<String>::new());
 }
 
 #[actix_web::test]

@@ -21,7 +21,7 @@ fn body(data: Vec<u8>) -> Body {
 
 #[actix_web::test]
 async fn gc_keeps_v1_layers_until_their_repository_is_deleted() {
-    let (env, api) = start().await;
+    let (_env, api) = start().await;
     let mut reg = api.reg.clone();
     let mut config = (*reg.config).clone();
     config.gc.grace_seconds = 0;
@@ -44,18 +44,22 @@ async fn gc_keeps_v1_layers_until_their_repository_is_deleted() {
         .await
         .unwrap();
     let hex = sha256(&layer).trim_start_matches("sha256:").to_string();
+    let storage = reg.storage.clone();
     let stored = || {
-        files_under(&env.storage().join("blobs"))
-            .iter()
-            .any(|f| f.ends_with(&hex))
+        let (storage, hex) = (storage.clone(), hex.clone());
+        async move {
+            let blobs = pier_registry::storage::layout::blobs_root();
+            let listed = storage.list(&blobs).await.expect("list blobs");
+            listed.iter().any(|p| p.as_str().ends_with(&hex))
+        }
     };
-    assert!(stored());
+    assert!(stored().await);
 
     // No manifest references the layer and the untagged policy deletes unused links:
     // only the v1 image keeps it.
     gc::run(&reg, false).await.unwrap();
     gc::run(&reg, false).await.unwrap();
-    assert!(stored(), "GC deleted a v1 layer");
+    assert!(stored().await, "GC deleted a v1 layer");
     let image = images::get(&reg, &id).await.unwrap();
     let mut stream = images::open_layer(&reg, &image, 0, image.size)
         .await
@@ -72,6 +76,6 @@ async fn gc_keeps_v1_layers_until_their_repository_is_deleted() {
         .unwrap();
     let r = gc::run(&reg, false).await.unwrap();
     assert_eq!(r.blobs_deleted, 1, "{r:?}");
-    assert!(!stored());
+    assert!(!stored().await);
     assert!(images::get(&reg, &id).await.is_err());
 }

@@ -1,1 +1,4 @@
+ALTER TABLE repositories ALTER COLUMN name TYPE TEXT COLLATE "default";
+ALTER TABLE namespaces ALTER COLUMN name TYPE TEXT COLLATE "default";
+ALTER TABLE users ALTER COLUMN name TYPE TEXT COLLATE "default";
 DROP TABLE leases;

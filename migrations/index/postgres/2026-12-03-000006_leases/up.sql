@@ -5,3 +5,9 @@ CREATE TABLE leases (
     owner TEXT NOT NULL,
     expires_at BIGINT NOT NULL
 );
+
+-- Names sort byte by byte, as on SQLite, whatever the database's collation (the web UI's
+-- and the API's repository pages, `docker search`).
+ALTER TABLE users ALTER COLUMN name TYPE TEXT COLLATE "C";
+ALTER TABLE namespaces ALTER COLUMN name TYPE TEXT COLLATE "C";
+ALTER TABLE repositories ALTER COLUMN name TYPE TEXT COLLATE "C";

@@ -18,3 +18,11 @@ CREATE TABLE v1_sessions (
     expires_at BIGINT NOT NULL
 );
 CREATE INDEX v1_sessions_expiry ON v1_sessions(expires_at);
+
+-- Names, tags and digests sort byte by byte, as on SQLite (and as distribution sorts its
+-- tag lists and catalog), whatever the database's collation: pagination (`last=`) and
+-- the order of every listing are the same on both backends.
+ALTER TABLE repositories ALTER COLUMN name TYPE TEXT COLLATE "C";
+ALTER TABLE tags ALTER COLUMN name TYPE TEXT COLLATE "C";
+ALTER TABLE v1_tags ALTER COLUMN name TYPE TEXT COLLATE "C";
+ALTER TABLE blobs ALTER COLUMN digest TYPE TEXT COLLATE "C";

@@ -6,20 +6,24 @@
 //!   └────────────┴──► cancel ──► upload discarded
 //! ```
 //!
-//! The database row is the truth: `size` bytes are durable in `uploads/<id>` and
-//! `hash_state` is the hasher after exactly those bytes. A request takes the row's lease,
-//! streams its body into storage while hashing each byte once, fsyncs, then advances the
-//! row. Bytes of a failed request past `size` are cut off by the next writer, so a restart
-//! (or another replica) continues where the row says.
+//! The database row is the truth: `size` bytes are durable in storage (where, for S3, the
+//! row's multipart upload, `upload_parts` and tail say) and `hash_state` is the hasher
+//! after exactly those bytes. A request takes the row's lease, streams its body into
+//! storage while hashing each byte once (`receive.rs`), makes it durable, then advances
+//! the row. Bytes of a failed request past `size` are ignored or cut off by the next
+//! writer, so a restart (or another replica) continues where the row says.
+
+mod receive;
 
 use super::repo_id;
 use crate::db;
 use crate::error::{Error, Result};
 use crate::state::Registry;
-use crate::storage::{layout, StorageError};
+use crate::storage::{layout, Multipart, Sealed, StorageError, UploadState};
 use bytes::Bytes;
-use futures_util::{Stream, StreamExt};
-use pier_shared::{Algorithm, Digest, ErrorCode, Hasher, OciError, RepoName};
+use futures_util::Stream;
+use pier_shared::{Algorithm, Digest, ErrorCode, OciError, RepoName};
+use receive::{gone, hash_stream, hasher_for, progress, receive, state_of};
 use std::pin::Pin;
 use uuid::Uuid;
 
@@ -33,7 +37,7 @@ pub struct ChunkRange {
     pub end: u64,
 }
 
-fn unknown_upload(id: &Uuid) -> Error {
+pub(super) fn unknown_upload(id: &Uuid) -> Error {
     Error::oci(ErrorCode::BlobUploadUnknown, format!("upload {id} unknown"))
 }
 
@@ -74,10 +78,11 @@ pub async fn status(reg: &Registry, name: &RepoName, id: &Uuid) -> Result<u64> {
     up.map(|u| u.size as u64).ok_or_else(|| unknown_upload(id))
 }
 
-/// A request's hold on an upload (see `db::uploads`): the row as it was when taken and
-/// the random owner id that guards every later update.
+/// A request's hold on an upload (see `db::uploads`): the row as it was when taken, its
+/// storage state, and the random owner id that guards every later update.
 struct Lease {
     up: db::uploads::Upload,
+    state: UploadState,
     owner: String,
 }
 
@@ -91,13 +96,20 @@ async fn acquire(reg: &Registry, name: &RepoName, id: &Uuid) -> Result<Lease> {
         .run(move |c| {
             let repo = repo_id(c, &name)?;
             match db::uploads::acquire(c, repo, &sid, &o)? {
-                Some(up) => Ok(Ok(up)),
+                Some(up) => {
+                    let parts = db::uploads::parts(c, &sid)?;
+                    Ok(Ok((up, parts)))
+                }
                 None => Ok::<_, Error>(Err(db::uploads::is_busy(c, repo, &sid)?)),
             }
         })
         .await?;
     match got {
-        Ok(up) => Ok(Lease { up, owner }),
+        Ok((up, parts)) => Ok(Lease {
+            state: state_of(&up, &parts),
+            up,
+            owner,
+        }),
         Err(true) => Err(Error::oci(
             ErrorCode::BlobUploadInvalid,
             format!("upload {id} is being written by another request; retry shortly"),
@@ -118,7 +130,7 @@ async fn release(reg: &Registry, id: &Uuid, lease: &Lease) {
 }
 
 /// Renew the lease while a long body streams in.
-const RENEW_EVERY: std::time::Duration =
+pub(super) const RENEW_EVERY: std::time::Duration =
     std::time::Duration::from_secs(db::uploads::LEASE_SECONDS as u64 / 3);
 
 async fn renew(reg: &Registry, id: &Uuid, lease: &Lease) -> Result<()> {
@@ -141,111 +153,6 @@ fn lost(id: &Uuid) -> Error {
     )
 }
 
-/// The hasher after the upload's first `size` bytes: from the saved state, or (if the
-/// state is missing, e.g. written by an older version) by hashing the stored bytes again.
-async fn hasher_for(reg: &Registry, up: &db::uploads::Upload, id: &Uuid) -> Result<Hasher> {
-    let alg: Algorithm = up
-        .algorithm
-        .parse()
-        .map_err(|_| Error::oci(ErrorCode::Unknown, "bad upload algorithm"))?;
-    if let Some(h) = up
-        .hash_state
-        .as_deref()
-        .and_then(|s| Hasher::restore_state(alg, s))
-    {
-        return Ok(h);
-    }
-    log::warn!(
-        "upload {id}: no usable hash state, hashing {} stored bytes again",
-        up.size
-    );
-    hash_stored(reg, id, up.size as u64, alg).await
-}
-
-async fn hash_stored(reg: &Registry, id: &Uuid, size: u64, alg: Algorithm) -> Result<Hasher> {
-    let mut h = alg.hasher();
-    if size > 0 {
-        let path = layout::upload(id);
-        let mut s = reg.storage.read(&path, 0, Some(size)).await?;
-        while let Some(chunk) = s.next().await {
-            h.update(&chunk.map_err(|source| StorageError::Io {
-                op: "read",
-                path: path.to_string(),
-                source,
-            })?);
-        }
-    }
-    Ok(h)
-}
-
-/// Stream `body` onto the end of the upload, hashing on the way. Returns the new durable
-/// size and the hasher; the row is not advanced here.
-async fn write_body(
-    reg: &Registry,
-    lease: &Lease,
-    id: &Uuid,
-    range: Option<ChunkRange>,
-    mut body: Body,
-) -> Result<(u64, Hasher)> {
-    let up = &lease.up;
-    let start = up.size as u64;
-    if let Some(r) = range {
-        if r.start != start || r.end < r.start {
-            return Err(out_of_order(start));
-        }
-    }
-    let mut hasher = hasher_for(reg, up, id).await?;
-    let mut w = match reg.storage.writer(&layout::upload(id), start).await {
-        Ok(w) => w,
-        // The row says bytes exist that storage does not have (e.g. a crash right after
-        // the blob was moved into place): the client must start the upload again.
-        Err(StorageError::NotFound(_)) => return Err(unknown_upload(id)),
-        Err(e) => return Err(e.into()),
-    };
-    let mut renewed = std::time::Instant::now();
-    while let Some(chunk) = body.next().await {
-        if renewed.elapsed() > RENEW_EVERY {
-            if let Err(e) = renew(reg, id, lease).await {
-                let _ = w.cancel().await;
-                return Err(e);
-            }
-            renewed = std::time::Instant::now();
-        }
-        let chunk = match chunk {
-            Ok(c) => c,
-            Err(e) => {
-                w.cancel().await?;
-                return Err(Error::oci(
-                    ErrorCode::BlobUploadInvalid,
-                    format!("reading the request body failed: {e}"),
-                ));
-            }
-        };
-        hasher.update(&chunk);
-        if let Err(e) = w.write(chunk).await {
-            let _ = w.cancel().await;
-            return Err(e.into());
-        }
-    }
-    let size = w.commit().await?;
-    if let Some(r) = range {
-        // Checked: `end` comes from the client and may be u64::MAX.
-        if r.end.checked_add(1) != Some(size) {
-            return Err(Error::oci(
-                ErrorCode::SizeInvalid,
-                format!(
-                    "Content-Range {}-{} announced {} bytes, the body had {}",
-                    r.start,
-                    r.end,
-                    (r.end - r.start).saturating_add(1),
-                    size - start
-                ),
-            ));
-        }
-    }
-    Ok((size, hasher))
-}
-
 /// Append a chunk (PATCH). Returns the new size.
 pub async fn append(
     reg: &Registry,
@@ -256,17 +163,21 @@ pub async fn append(
 ) -> Result<u64> {
     let lease = acquire(reg, name, id).await?;
     let result = async {
-        let (size, hasher) = write_body(reg, &lease, id, range, body).await?;
-        let (sid, owner, state) = (id.to_string(), lease.owner.clone(), hasher.save_state());
+        let (w, hasher) = receive(reg, &lease, id, range, body, None).await?;
+        let new = w.commit().await.map_err(|e| gone(id, e))?;
+        let (sid, owner) = (id.to_string(), lease.owner.clone());
+        let p = progress(&lease.state, &new, &hasher);
         let advanced = reg
             .db
-            .run(move |c| db::uploads::advance(c, &sid, &owner, size as i64, &state))
+            .transaction(move |c| Ok::<_, Error>(db::uploads::advance(c, &sid, &owner, &p)?))
             .await?;
-        if advanced {
-            Ok(size)
-        } else {
-            Err(lost(id))
+        if !advanced {
+            return Err(lost(id));
         }
+        if let Err(e) = reg.storage.forget(id, &lease.state, &new).await {
+            log::warn!("upload {id}: could not remove superseded bytes: {e}");
+        }
+        Ok(new.size)
     }
     .await;
     if result.is_err() {
@@ -287,16 +198,23 @@ pub async fn finish(
 ) -> Result<u64> {
     let lease = acquire(reg, name, id).await?;
     let result = async {
-        let (size, hasher) = write_body(reg, &lease, id, range, body).await?;
+        // Knowing the digest, S3 can write a large body straight to the blob key (as an
+        // unfinished multipart upload, completed only once verified).
+        let same_alg = lease.up.algorithm == digest.algorithm().as_str();
+        let target = same_alg.then(|| layout::blob(digest));
+        let (w, hasher) = receive(reg, &lease, id, range, body, target.as_ref()).await?;
+        let mut sealed = w.seal().await.map_err(|e| gone(id, e))?;
+        let size = sealed.size();
         let computed = if hasher.algorithm() == digest.algorithm() {
             hasher.finish()
         } else {
-            hash_stored(reg, id, size, digest.algorithm())
-                .await?
-                .finish()
+            let mut h = digest.algorithm().hasher();
+            hash_stream(&mut h, sealed.read().await?, &layout::upload(id)).await?;
+            h.finish()
         };
         if &computed != digest {
-            discard(reg, id).await?;
+            sealed.discard().await?;
+            discard(reg, id, None).await?;
             return Err(Error::Oci(
                 OciError::with_message(
                     ErrorCode::DigestInvalid,
@@ -305,7 +223,7 @@ pub async fn finish(
                 .detail(serde_json::json!({ "digest": digest.to_string() })),
             ));
         }
-        commit_blob(reg, &lease, id, digest, size).await?;
+        commit_blob(reg, &lease, id, digest, sealed).await?;
         Ok(size)
     }
     .await;
@@ -331,8 +249,9 @@ async fn commit_blob(
     lease: &Lease,
     id: &Uuid,
     digest: &Digest,
-    size: u64,
+    sealed: Box<dyn Sealed>,
 ) -> Result<()> {
+    let size = sealed.size();
     let (sid, owner, d) = (id.to_string(), lease.owner.clone(), digest.to_string());
     let claimed = reg
         .db
@@ -341,10 +260,10 @@ async fn commit_blob(
     if !claimed {
         return Err(lost(id));
     }
-    let (from, to) = (layout::upload(id), layout::blob(digest));
+    let to = layout::blob(digest);
     let moved = match reg.storage.stat(&to).await? {
-        Some(existing) if existing == size => reg.storage.delete(&from).await,
-        _ => reg.storage.rename(&from, &to).await,
+        Some(existing) if existing == size => sealed.discard().await,
+        _ => sealed.publish(&to).await,
     };
     match moved {
         Ok(()) => {}
@@ -374,18 +293,27 @@ async fn commit_blob(
     }
 }
 
-/// Forget an upload: its row and its bytes.
-async fn discard(reg: &Registry, id: &Uuid) -> Result<()> {
+/// Forget an upload: its row and its bytes (with `multipart`, the S3 multipart upload).
+async fn discard(reg: &Registry, id: &Uuid, multipart: Option<&Multipart>) -> Result<()> {
     let sid = id.to_string();
     reg.db.run(move |c| db::uploads::delete(c, &sid)).await?;
-    reg.storage.delete(&layout::upload(id)).await?;
+    reg.storage.discard(id, multipart).await?;
     Ok(())
 }
 
 /// Cancel an upload (DELETE on its location).
 pub async fn cancel(reg: &Registry, name: &RepoName, id: &Uuid) -> Result<()> {
-    status(reg, name, id).await?;
-    discard(reg, id).await
+    let (name, sid) = (name.clone(), id.to_string());
+    let up = reg
+        .db
+        .run(move |c| {
+            let repo = repo_id(c, &name)?;
+            Ok::<_, Error>(db::uploads::get(c, repo, &sid)?)
+        })
+        .await?
+        .ok_or_else(|| unknown_upload(id))?;
+    let state = state_of(&up, &[]);
+    discard(reg, id, state.multipart.as_ref()).await
 }
 
 /// Single-request upload (POST ?digest=): a session opened and finished at once.
@@ -398,7 +326,7 @@ pub async fn upload_whole(
     let id = start(reg, name, digest.algorithm()).await?;
     let result = finish(reg, name, &id, digest, None, body).await;
     if result.is_err() {
-        if let Err(e) = discard(reg, &id).await {
+        if let Err(e) = discard(reg, &id, None).await {
             log::warn!("could not discard upload {id}: {e}");
         }
     }
