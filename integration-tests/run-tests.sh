@@ -11,6 +11,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 threads="${PIER_TEST_THREADS:-2}"
+# A fresh clone (CI) gains nothing from incremental compilation but its disk use.
+[ -n "${CI:-}" ] && export CARGO_INCREMENTAL=0
 
 echo "== installing test clients (skopeo, docker-registry, crane, postgresql, nginx, conformance …)"
 bash integration-tests/tools/install-clients.sh

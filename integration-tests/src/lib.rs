@@ -10,6 +10,7 @@ pub mod browser;
 pub mod image;
 pub mod pier;
 pub mod server;
+pub mod stored;
 pub mod tools;
 pub mod v1;
 

@@ -5,6 +5,7 @@
 
 use pier_integration_tests::basic_auth;
 use pier_integration_tests::image::pseudo_random;
+use pier_integration_tests::stored::Stored;
 use pier_integration_tests::{require_tool, run_ok, OciLayout, Pier};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -118,32 +119,9 @@ fn push(pier: &Pier, layout: &Path, tag: &str, repo: &str) {
     ]);
 }
 
-/// The path of a blob file in the registry's storage, if it exists.
-fn blob_file(pier: &Pier, data: &[u8]) -> Option<PathBuf> {
-    let hex = pier_integration_tests::sha256(data)[7..].to_string();
-    let p = pier
-        .registry
-        .data
-        .join("storage/blobs/sha256")
-        .join(&hex[..2])
-        .join(&hex);
-    p.is_file().then_some(p)
-}
-
-/// Total bytes of the files under `dir`.
-fn bytes_under(dir: &Path) -> u64 {
-    let mut total = 0;
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            let p = e.path();
-            total += if p.is_dir() {
-                bytes_under(&p)
-            } else {
-                e.metadata().map(|m| m.len()).unwrap_or(0)
-            };
-        }
-    }
-    total
+/// The stored size of the blob of `data`, read through the registry's storage driver.
+fn stored_blob(pier: &Pier, data: &[u8]) -> Option<u64> {
+    Stored::of(&pier.registry.data).blob_size(&pier_integration_tests::sha256(data))
 }
 
 /// Wait until `f` holds (the index's worker runs every second), at most `secs`.
@@ -174,7 +152,7 @@ fn deleting_a_repository_via_the_index_then_gc_frees_its_unshared_bytes() {
     push(&pier, &layout, "two", "alice/two");
     let old = token(&pier, "repository:alice/one:pull");
     assert_eq!(get(&pier, "/v2/alice/one/manifests/v1", &old).0, 200);
-    assert!(blob_file(&pier, &own_one).is_some());
+    assert!(stored_blob(&pier, &own_one).is_some());
 
     // The registry's repository delete needs `delete`: a push token is refused.
     let push_token = token(&pier, "repository:alice/one:pull,push");
@@ -213,19 +191,19 @@ fn deleting_a_repository_via_the_index_then_gc_frees_its_unshared_bytes() {
     assert!(pulled.contains(&pier_integration_tests::sha256(&shared)));
 
     // GC with no grace: the bytes of alice/one's own layer leave the disk, the rest stay.
-    let blobs = pier.registry.data.join("storage/blobs");
-    let before = bytes_under(&blobs);
+    let stored = Stored::of(&pier.registry.data);
+    let before = stored.blob_bytes();
     let report: Value = serde_json::from_str(
         &pier.registry_cli(&["gc"], &[("PIER_REGISTRY_GC_GRACE_SECONDS", "0")]),
     )
     .expect("gc JSON");
-    let after = bytes_under(&blobs);
+    let after = stored.blob_bytes();
     assert_eq!(report["blobs_deleted"], 2, "{report}"); // own layer and config of "one"
     assert!(
-        blob_file(&pier, &own_one).is_none(),
+        stored_blob(&pier, &own_one).is_none(),
         "unshared layer still on disk"
     );
-    assert!(blob_file(&pier, &shared).is_some() && blob_file(&pier, &own_two).is_some());
+    assert!(stored_blob(&pier, &shared).is_some() && stored_blob(&pier, &own_two).is_some());
     assert!(before - after >= own_one.len() as u64, "{before} → {after}");
     assert_eq!(report["bytes_freed"].as_u64(), Some(before - after));
 

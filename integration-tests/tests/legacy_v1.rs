@@ -80,9 +80,11 @@ fn push_pull_delete_workflows() {
 
     // The layers are v2 blobs too: same content-addressed storage.
     let digest = pier_integration_tests::sha256(&images[0].layer);
-    let blob = pier.registry_data_path().join("storage/blobs/sha256");
-    let hex = digest.trim_start_matches("sha256:");
-    assert!(blob.join(&hex[..2]).join(hex).exists());
+    let stored = pier_integration_tests::stored::Stored::of(&pier.registry_data_path());
+    assert_eq!(
+        stored.blob_size(&digest),
+        Some(images[0].layer.len() as u64)
+    );
 
     // Delete: mark + delete token, the registry deletes after PUT …/auth, then the records.
     let mut deleter = alice(&pier);

@@ -58,10 +58,10 @@ fn chunked_upload_survives_a_crash() {
         .read_to_end(&mut got)
         .unwrap();
     assert_eq!(sha256(&got), digest, "blob differs after restart");
-    // The upload's temporary file is gone once the blob is committed.
-    let uploads = reg.data.join("storage/uploads");
-    let left = std::fs::read_dir(&uploads).map(|d| d.count()).unwrap_or(0);
-    assert_eq!(left, 0, "upload files left behind in {}", uploads.display());
+    // The upload's temporary bytes are gone once the blob is committed (either driver).
+    let stored = pier_integration_tests::stored::Stored::of(&reg.data);
+    assert_eq!(stored.upload_objects(), 0, "upload objects left behind");
+    assert_eq!(stored.blob_size(&digest), Some(got.len() as u64));
 }
 
 use std::io::Read;

@@ -16,14 +16,19 @@
 #
 # Knobs: BENCH_ROUNDS (3) BENCH_SECONDS (1.5 per workload) BENCH_SIZES (bytes, comma list)
 #        BENCH_SEED (10000 tags and repositories) BENCH_FLAT_MAX (100000) BENCH_C (8)
-#        BENCH_PHASES ("anonymous bearer tmpfs flatness": which parts to run)
+#        BENCH_PHASES ("anonymous bearer tmpfs flatness scaleout": which parts to run)
+#
+# scaleout (issue #12): on PostgreSQL + Garage (S3), started here with tools/postgres.sh
+# --durable and tools/garage.sh: Pier with one registry replica, Pier with two behind
+# nginx round-robin, and distribution's s3 driver on the same Garage bucket (another
+# prefix): push/pull 64 MiB, manifest GET, tags list; anonymous, fresh servers per round.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 mode_arg="${1:-}"
 rounds="${BENCH_ROUNDS:-3}" secs="${BENCH_SECONDS:-1.5}" conc="${BENCH_C:-8}"
 sizes="${BENCH_SIZES:-1024,1048576,67108864,268435456}"
 seed="${BENCH_SEED:-10000}" flat_max="${BENCH_FLAT_MAX:-100000}" profile=release smoke=()
-phases=" ${BENCH_PHASES:-anonymous bearer tmpfs flatness} "
+phases=" ${BENCH_PHASES:-anonymous bearer tmpfs flatness scaleout} "
 want() { [[ "$phases" == *" $1 "* ]]; }
 case "$mode_arg" in
 "") ;;
@@ -210,6 +215,8 @@ want bearer && run_pair bearer bearer "$work/bearer" "$sizes" yes \
 large="$(tr ',' '\n' <<<"$sizes" | sort -n | tail -2 | paste -sd,)"
 want tmpfs && run_pair tmpfs anonymous "$shm/tmpfs" "$large" no --only push_,pull_
 
+want scaleout && . integration-tests/tools/bench-scaleout.sh
+
 want flatness && {
 echo "== flatness: Pier listing pages at 1,000 and $flat_max entries"
 # On tmpfs: seeding 100,000 entries through the API is bound by SQLite's fsync per commit
@@ -231,7 +238,7 @@ echo "- load after: $(uptime | sed 's/.*load average/load average/')" >>"$out/ma
 {
     cat "$out/machine.md"
     echo
-    bench report "$out"/limits.jsonl "$out"/{anonymous,bearer,tmpfs,flatness}.jsonl
+    bench report "$out"/limits.jsonl "$out"/{anonymous,bearer,tmpfs,flatness,scaleout}.jsonl
 } >"$out/table.md"
 echo
 cat "$out/table.md"

@@ -58,6 +58,7 @@ pub fn fresh_postgres_database() -> String {
     );
     let mut c = PgConnection::establish(&admin)
         .unwrap_or_else(|e| panic!("PIER_TEST_POSTGRES_URL: cannot connect: {e}"));
+    drop_databases_of_ended_processes(&mut c);
     diesel::sql_query(format!("CREATE DATABASE {name}"))
         .execute(&mut c)
         .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
@@ -66,4 +67,34 @@ pub fn fresh_postgres_database() -> String {
         .map(|(b, _)| b)
         .unwrap_or_else(|| panic!("PIER_TEST_POSTGRES_URL has no /DATABASE part"));
     format!("{base}/{name}")
+}
+
+/// Drop the test databases of test processes that have ended (their name carries the pid),
+/// so that a whole suite's hundreds of databases do not fill the server's disk.
+fn drop_databases_of_ended_processes(c: &mut diesel::PgConnection) {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        datname: String,
+    }
+    let names: Vec<Name> =
+        diesel::sql_query("SELECT datname FROM pg_database WHERE datname LIKE 'pier\\_test\\_%'")
+            .load(c)
+            .unwrap_or_default();
+    for n in names {
+        let pid = n
+            .datname
+            .split('_')
+            .nth(2)
+            .and_then(|p| p.parse::<u32>().ok());
+        let ended = pid.is_some_and(|p| !Path::new(&format!("/proc/{p}")).exists());
+        if ended {
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                n.datname
+            ))
+            .execute(c);
+        }
+    }
 }

@@ -67,15 +67,19 @@ pub async fn start(reg: &Registry, name: &RepoName, algorithm: Algorithm) -> Res
 
 /// Bytes received so far.
 pub async fn status(reg: &Registry, name: &RepoName, id: &Uuid) -> Result<u64> {
+    Ok(find(reg, name, id).await?.size as u64)
+}
+
+/// The upload's row, in the repository `name`; BLOB_UPLOAD_UNKNOWN if there is none.
+async fn find(reg: &Registry, name: &RepoName, id: &Uuid) -> Result<db::uploads::Upload> {
     let (name, sid) = (name.clone(), id.to_string());
-    let up = reg
-        .db
+    reg.db
         .run(move |c| {
             let repo = repo_id(c, &name)?;
             Ok::<_, Error>(db::uploads::get(c, repo, &sid)?)
         })
-        .await?;
-    up.map(|u| u.size as u64).ok_or_else(|| unknown_upload(id))
+        .await?
+        .ok_or_else(|| unknown_upload(id))
 }
 
 /// A request's hold on an upload (see `db::uploads`): the row as it was when taken, its
@@ -303,15 +307,7 @@ async fn discard(reg: &Registry, id: &Uuid, multipart: Option<&Multipart>) -> Re
 
 /// Cancel an upload (DELETE on its location).
 pub async fn cancel(reg: &Registry, name: &RepoName, id: &Uuid) -> Result<()> {
-    let (name, sid) = (name.clone(), id.to_string());
-    let up = reg
-        .db
-        .run(move |c| {
-            let repo = repo_id(c, &name)?;
-            Ok::<_, Error>(db::uploads::get(c, repo, &sid)?)
-        })
-        .await?
-        .ok_or_else(|| unknown_upload(id))?;
+    let up = find(reg, name, id).await?;
     let state = state_of(&up, &[]);
     discard(reg, id, state.multipart.as_ref()).await
 }
@@ -336,14 +332,6 @@ pub async fn upload_whole(
 /// The digest of the bytes received so far (from the session's saved hash state): for
 /// uploads whose digest the client does not name (legacy v1 layers).
 pub async fn digest_so_far(reg: &Registry, name: &RepoName, id: &Uuid) -> Result<Digest> {
-    let (name, sid) = (name.clone(), id.to_string());
-    let up = reg
-        .db
-        .run(move |c| {
-            let repo = repo_id(c, &name)?;
-            Ok::<_, Error>(db::uploads::get(c, repo, &sid)?)
-        })
-        .await?
-        .ok_or_else(|| unknown_upload(id))?;
+    let up = find(reg, name, id).await?;
     Ok(hasher_for(reg, &up, id).await?.finish())
 }
