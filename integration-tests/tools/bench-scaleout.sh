@@ -98,26 +98,32 @@ YML
     so_url="http://127.0.0.1:$port"
     wait_http "$so_url/v2/"
 }
-so_run() { # round target url pid
-    echo "== scaleout round $1: $2 ($(uptime | sed 's/.*load average/load/'))"
-    bench seed --url "$3" -c "$conc" --to "$so_seed" >/dev/null
-    bench run --url "$3" -c "$conc" --run "r$1" --seconds "$secs" --pid "$4" --sizes "$so_sizes" \
-        --seeded "$so_seed" \
-        --tag "target=$2" --tag mode=scaleout --tag "round=$1" "${smoke[@]}" \
-        --only push_,pull_,manifest,tags | tee -a "$out/scaleout.jsonl"
+so_run() { # round mode target url pid: one target's JSON lines on stdout
+    local round="$1" mode="$2"
+    shift 2
+    echo "== $mode round $round: $1 ($(uptime | sed 's/.*load average/load/'))" >&2
+    bench seed --url "$2" -c "$conc" --to "$so_seed" >/dev/null
+    bench run --url "$2" -c "$conc" --run "r$round" --seconds "$secs" --pid "$3" \
+        --sizes "$so_sizes" --seeded "$so_seed" --tag "target=$1" --tag "mode=$mode" \
+        --tag "round=$round" "${smoke[@]}" --only push_,pull_,manifest,tags
 }
+# Two tables, each Pier against the same distribution runs: "scaleout-1" (one registry
+# replica) and "scaleout-2" (two behind nginx).
 for round in $(seq "$rounds"); do
     so_registry "$(so_database)" "pier1-r$round"
-    so_run "$round" pier-1-replica "$so_url" "$so_pid"
+    so_run "$round" scaleout-1 pier "$so_url" "$so_pid" | tee -a "$out/scaleout.jsonl"
     stop_all
     db="$(so_database)"
     so_registry "$db" "pier2-r$round" && a="$so_url" && pid_a="$so_pid"
     so_registry "$db" "pier2-r$round" && b="$so_url"
     so_nginx "$a" "$b"
-    so_run "$round" pier-2-replicas-nginx "$so_url" "$pid_a"
+    # (server CPU and RSS are those of replica A only)
+    so_run "$round" scaleout-2 pier "$so_url" "$pid_a" | tee -a "$out/scaleout.jsonl"
     stop_all
     so_peer "peer-r$round"
-    so_run "$round" distribution-s3 "$so_url" "$so_pid"
+    so_run "$round" scaleout-1 peer "$so_url" "$so_pid" | tee "$so_dir/peer.jsonl"
+    cat "$so_dir/peer.jsonl" >>"$out/scaleout.jsonl"
+    sed 's/"mode":"scaleout-1"/"mode":"scaleout-2"/' "$so_dir/peer.jsonl" >>"$out/scaleout.jsonl"
     stop_all
 done
 so_stop_engines

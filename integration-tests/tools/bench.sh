@@ -21,7 +21,8 @@
 # scaleout (issue #12): on PostgreSQL + Garage (S3), started here with tools/postgres.sh
 # --durable and tools/garage.sh: Pier with one registry replica, Pier with two behind
 # nginx round-robin, and distribution's s3 driver on the same Garage bucket (another
-# prefix): push/pull 64 MiB, manifest GET, tags list; anonymous, fresh servers per round.
+# prefix): push/pull 64 MiB, manifest GET, tags list; anonymous, fresh servers per round;
+# two tables, `scaleout-1` and `scaleout-2`, against the same distribution runs.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 mode_arg="${1:-}"

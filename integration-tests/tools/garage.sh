@@ -82,7 +82,12 @@ TOML
         sleep 0.2
     done
     [ -n "$node" ] || { cat "$dir/garage.log" >&2; die "garage did not answer on 127.0.0.1:$rpc"; }
-    "${g[@]}" layout assign -z dc1 -c 1GB "$node" >/dev/null || die "layout assign failed"
+    # `node id` reads the key file: the RPC listener may not be up yet, so retry.
+    for i in $(seq 1 50); do
+        "${g[@]}" layout assign -z dc1 -c 1GB "$node" >/dev/null 2>&1 && break
+        [ "$i" = 50 ] && { cat "$dir/garage.log" >&2; die "layout assign failed"; }
+        sleep 0.2
+    done
     "${g[@]}" layout apply --version 1 >/dev/null || die "layout apply failed"
     local key_id secret bucket=pier-test
     key_id="GK$(openssl rand -hex 12)"
