@@ -11,6 +11,16 @@ bash integration-tests/tools/install-clients.sh
 echo "== building"
 cargo build --workspace --bins --locked
 
+# The replica tests (tests/replicas) need PostgreSQL whatever the suite's backend: start a
+# throwaway server unless one is given, and stop it when the script ends.
+if [ -z "${PIER_TEST_POSTGRES_URL:-}" ]; then
+    echo "== starting a throwaway PostgreSQL (tests/replicas needs one)"
+    pg_dir="$PWD/target/pier-test-postgres"
+    pg_env="$(bash integration-tests/tools/postgres.sh start "$pg_dir")"
+    export "${pg_env?}"
+    trap 'bash integration-tests/tools/postgres.sh stop "$pg_dir"' EXIT
+fi
+
 echo "== testing"
 cargo test --workspace --locked --no-fail-fast -- --test-threads="${PIER_TEST_THREADS:-2}"
 
