@@ -106,7 +106,7 @@ fn a_repository_deleted_through_index_b_is_gone_for_data_written_through_registr
     let a = c.registries[0].url("");
     let t = token(&c.index_url(""), &format!("repository:{repo}:pull,push"));
     let layer = pseudo_random(300_000, 5);
-    http::push_image(&a, repo, "v1", &t, &[layer.clone()]);
+    http::push_image(&a, repo, "v1", &t, std::slice::from_ref(&layer));
     assert_eq!(http::verify_repository(&a, repo, &t), 2);
 
     let (status, _) = send(
