@@ -79,6 +79,8 @@ pub struct Cluster {
     pub index_addr: String,
     pub registry_addr: String,
     pub dir: PathBuf,
+    /// The two databases, dropped with the cluster.
+    databases: [String; 2],
 }
 
 /// The PostgreSQL server, required (never a skip): replicas need a database they share.
@@ -215,6 +217,7 @@ impl Cluster {
             index_addr,
             registry_addr,
             dir: dir.to_path_buf(),
+            databases: [index_db, registry_db],
         }
     }
 
@@ -249,6 +252,30 @@ impl Cluster {
         }
         out.push_str(&format!("--- nginx\n{}", tail(&self.nginx.log(), 20)));
         out
+    }
+}
+
+impl Drop for Cluster {
+    /// Stop every replica, then drop the two databases (`psql`, best effort: a test
+    /// database left behind costs disk on a shared server, nothing else).
+    fn drop(&mut self) {
+        for r in self.registries.iter_mut().chain(self.indexes.iter_mut()) {
+            r.kill();
+        }
+        let Ok(admin) = std::env::var("PIER_TEST_POSTGRES_URL") else {
+            return;
+        };
+        for url in &self.databases {
+            let Some((_, name)) = url.rsplit_once('/') else {
+                continue;
+            };
+            let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+            let _ = std::process::Command::new("psql")
+                .args(["-q", &admin, "-c", &sql])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status();
+        }
     }
 }
 
