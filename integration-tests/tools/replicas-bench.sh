@@ -5,6 +5,11 @@
 # directly, and prints the table (docs/operations.md, "Capacity sketch").
 #
 #   integration-tests/tools/replicas-bench.sh [--seconds S] [--only a,b,…] [--debug]
+#                                             [--nginx-buffer SIZE]
+#
+# --nginx-buffer SIZE sets nginx's proxy_buffer_size, proxy_buffers, proxy_busy_buffers_size
+# and client_body_buffer_size (bodies are copied through them when buffering is off;
+# default here 256k as in docs/operations.md; nginx's own defaults are 4k/8k and 16k).
 #
 # --debug uses the debug binaries already built (cargo build --workspace --bins): figures
 # then compare nginx with a direct replica, not Pier with anything else.
@@ -21,12 +26,14 @@ cd "$here/../.."
 
 seconds=2
 profile=release
-only="manifest_get_tag,manifest_head_tag,blob_head,push_mono_1m,pull_1m,push_mono_64m,pull_64m,mixed,token"
+nginx_buffer="proxy_buffer_size 256k; proxy_buffers 4 256k; proxy_busy_buffers_size 256k; client_body_buffer_size 256k;"
+only="manifest_get_tag,manifest_put,blob_head,push_mono_1k,push_mono_1m,pull_1m,push_mono_64m,pull_64m,mixed,token"
 while [ $# -gt 0 ]; do
     case "$1" in
     --seconds) seconds="$2"; shift 2 ;;
     --only) only="$2"; shift 2 ;;
     --debug) profile=debug; shift ;;
+    --nginx-buffer) nginx_buffer="proxy_buffer_size $2; proxy_buffers 4 $2; proxy_busy_buffers_size $2; client_body_buffer_size $2;"; shift 2 ;;
     *) die "unknown option $1" ;;
     esac
 done
@@ -99,6 +106,7 @@ http {
     proxy_request_buffering off;
     proxy_buffering off;
     proxy_http_version 1.1;
+    $nginx_buffer
     proxy_set_header Connection "";
     proxy_set_header Host \$http_host;
     proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
