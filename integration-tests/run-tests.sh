@@ -5,9 +5,9 @@
 #   pass 1  SQLite + filesystem storage   the single-machine default (`pier up`)
 #   pass 2  PostgreSQL + S3 (Garage)      the scale-out backends: the same suites again
 #
-# The multi-replica test (tests/replicas.rs: two indexes, two registries, nginx) needs
-# PostgreSQL whatever the pass; it runs once, in pass 2. A missing engine or client is a
-# failure, never a skip. README's test command and .ci/run both call this script.
+# The multi-replica test (tests/replicas: two indexes, two registries, nginx) runs on
+# PostgreSQL in both passes, over a shared directory in pass 1 and the S3 bucket in pass 2.
+# A missing engine or client is a failure, never a skip. README's test command and .ci/run both call this script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 threads="${PIER_TEST_THREADS:-2}"
@@ -38,10 +38,10 @@ cargo build --workspace --bins --tests --locked
 status=0
 echo "== pass 1: SQLite + filesystem"
 PIER_TEST_DATABASE=sqlite PIER_TEST_STORAGE=filesystem \
-    cargo test --workspace --locked --no-fail-fast -- --test-threads="$threads" --skip replicas:: ||
+    cargo test --workspace --locked --no-fail-fast -- --test-threads="$threads" ||
     status=1
 
-echo "== pass 2: PostgreSQL + S3 (Garage), and the replicas behind nginx"
+echo "== pass 2: PostgreSQL + S3 (Garage)"
 PIER_TEST_DATABASE=postgres PIER_TEST_STORAGE=s3 \
     cargo test --workspace --locked --no-fail-fast -- --test-threads="$threads" ||
     status=1

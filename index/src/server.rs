@@ -26,7 +26,9 @@ pub fn app(
         .app_data(web::Data::new(index))
         .wrap(
             Logger::new(r#"%a "%{method}xi %U" %s %b %Dms"#)
-                .custom_request_replace("method", |req| req.method().to_string()),
+                .custom_request_replace("method", |req| req.method().to_string())
+                .exclude("/healthz")
+                .exclude("/readyz"),
         )
         .configure(routes::api::extractor_errors)
         .configure(routes::configure)

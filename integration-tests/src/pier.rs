@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// The secret the registry presents to the index's introspection endpoint in tests.
-const INTROSPECTION_SECRET: &str = "integration-test-introspection-secret";
+pub const INTROSPECTION_SECRET: &str = "integration-test-introspection-secret";
 /// The admin password the tests give the index on first start.
 pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
 
@@ -20,13 +20,12 @@ pub struct Pier {
     registry_data: PathBuf,
 }
 
-fn index_env(data: &Path) -> Vec<(String, String)> {
+/// The environment of a pier-index keeping its keys and logs under `data`, on the
+/// database at `database_url` (also right for its CLI).
+pub fn index_env(data: &Path, database_url: &str) -> Vec<(String, String)> {
     [
         ("PIER_INDEX_HTTP_LISTEN", "127.0.0.1:0".to_string()),
-        (
-            "PIER_INDEX_DATABASE_URL",
-            pier_shared::testing::database_url(data, "index.db"),
-        ),
+        ("PIER_INDEX_DATABASE_URL", database_url.to_string()),
         (
             "PIER_INDEX_TOKEN_KEY_DIR",
             data.join("keys").display().to_string(),
@@ -41,6 +40,62 @@ fn index_env(data: &Path) -> Vec<(String, String)> {
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect()
+}
+
+/// The `PIER_REGISTRY_*` variables of token mode against the index at `index_base`
+/// (`http://host:port`, what clients and the registry reach it at), confirming tokens with
+/// a `ttl`-second cache; the legacy v1 protocol checks its tokens there too.
+pub fn registry_token_env(index_base: &str, ttl: u32) -> Vec<(String, String)> {
+    [
+        ("PIER_REGISTRY_AUTH_MODE", "token".to_string()),
+        ("PIER_REGISTRY_AUTH_REALM", format!("{index_base}/token")),
+        ("PIER_REGISTRY_AUTH_SERVICE", "pier-registry".to_string()),
+        ("PIER_REGISTRY_AUTH_ISSUER", "pier-index".to_string()),
+        (
+            "PIER_REGISTRY_AUTH_JWKS_URL",
+            format!("{index_base}/.well-known/jwks.json"),
+        ),
+        (
+            "PIER_REGISTRY_AUTH_INTROSPECTION_URL",
+            format!("{index_base}/introspect"),
+        ),
+        (
+            "PIER_REGISTRY_AUTH_INTROSPECTION_SECRET",
+            INTROSPECTION_SECRET.to_string(),
+        ),
+        ("PIER_REGISTRY_AUTH_CONFIRM_TTL_SECONDS", ttl.to_string()),
+        ("PIER_REGISTRY_V1_INDEX_URL", index_base.to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+/// Run a workspace binary's command line with exactly `env` added, `stdin` fed if given;
+/// its standard output. A failure panics with its standard error.
+pub fn cli(binary: &str, env: &[(String, String)], args: &[&str], stdin: Option<&str>) -> String {
+    let mut cmd = Command::new(crate::server::binary(binary));
+    cmd.args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {binary}: {e}"));
+    if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        pipe.write_all(input.as_bytes()).expect("write stdin");
+    }
+    drop(child.stdin.take());
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        out.status.success(),
+        "{binary} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 impl Pier {
@@ -80,7 +135,8 @@ impl Pier {
         index_extra: &[(&str, &str)],
     ) -> Pier {
         let index_data = dir.join("index");
-        let mut env = index_env(&index_data);
+        let db = pier_shared::testing::database_url(&index_data, "index.db");
+        let mut env = index_env(&index_data, &db);
         env.extend(
             index_extra
                 .iter()
@@ -92,31 +148,15 @@ impl Pier {
         }
         let index = Service::start("pier-index", &index_data, &env);
         let base = format!("http://{}", index.addr);
-        let ttl = ttl.to_string();
         let registry_data = dir.join("registry");
-        let (realm, jwks, introspect) = (
-            format!("{base}/token"),
-            format!("{base}/.well-known/jwks.json"),
-            format!("{base}/introspect"),
-        );
-        let mut extra: Vec<(&str, &str)> = vec![
-            ("PIER_REGISTRY_AUTH_MODE", "token"),
-            ("PIER_REGISTRY_AUTH_REALM", &realm),
-            ("PIER_REGISTRY_AUTH_SERVICE", "pier-registry"),
-            ("PIER_REGISTRY_AUTH_ISSUER", "pier-index"),
-            ("PIER_REGISTRY_AUTH_JWKS_URL", &jwks),
-            ("PIER_REGISTRY_AUTH_INTROSPECTION_URL", &introspect),
-            (
-                "PIER_REGISTRY_AUTH_INTROSPECTION_SECRET",
-                INTROSPECTION_SECRET,
-            ),
-            ("PIER_REGISTRY_AUTH_CONFIRM_TTL_SECONDS", &ttl),
-            // The legacy v1 protocol: the registry checks v1 tokens with the index.
-            ("PIER_REGISTRY_V1_INDEX_URL", &base),
-        ];
+        let mut token_env = registry_token_env(&base, ttl);
         if let Some(l) = &listen {
-            extra.push(("PIER_REGISTRY_HTTP_LISTEN", l));
+            token_env.push(("PIER_REGISTRY_HTTP_LISTEN".into(), l.clone()));
         }
+        let extra: Vec<(&str, &str)> = token_env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         let registry_env = Registry::env(&registry_data, &extra);
         let registry = Service::start("pier-registry", &registry_data, &registry_env);
         Pier {
@@ -141,50 +181,14 @@ impl Pier {
 
     /// Run the `pier-registry` CLI on the registry's data, with `extra` environment.
     pub fn registry_cli(&self, args: &[&str], extra: &[(&str, &str)]) -> String {
-        let mut cmd = Command::new(crate::server::binary("pier-registry"));
-        cmd.args(args);
-        for (k, v) in &self.registry_env {
-            cmd.env(k, v);
-        }
-        for (k, v) in extra {
-            cmd.env(k, v);
-        }
-        let out = cmd.output().expect("run pier-registry");
-        assert!(
-            out.status.success(),
-            "pier-registry {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        let mut env = self.registry_env.clone();
+        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        cli("pier-registry", &env, args, None)
     }
 
     /// Run the `pier-index` CLI against this index's database; `stdin` is fed if given.
     pub fn index_cli(&self, args: &[&str], stdin: Option<&str>) -> String {
-        let mut cmd = Command::new(crate::server::binary("pier-index"));
-        cmd.args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        for (k, v) in &self.index_env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().expect("spawn pier-index");
-        if let Some(input) = stdin {
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(input.as_bytes())
-                .unwrap();
-        }
-        drop(child.stdin.take());
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "pier-index {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        cli("pier-index", &self.index_env, args, stdin)
     }
 
     /// Create a user with a password.

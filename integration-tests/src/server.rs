@@ -96,6 +96,11 @@ impl Service {
         std::fs::read_to_string(&self.stdout).unwrap_or_default()
     }
 
+    /// The process id (for `/proc/<pid>/…` in tests that must pick a busy replica).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Kill the process at once (SIGKILL), as a crash would.
     pub fn kill(mut self) {
         self.stop();

@@ -4,7 +4,8 @@
 # message naming the piece that could not be installed.
 #
 #   apt:    skopeo, docker-registry (distribution 2.8), apache2-utils (htpasswd), jq, curl,
-#           chromium + chromium-driver (headless browser tests of the web UI, tests/web_ui.rs)
+#           chromium + chromium-driver (headless browser tests of the web UI, tests/web_ui.rs),
+#           nginx (the load balancer in front of the replicas, tests/replicas.rs)
 #   built:  crane            -> build-crane.sh        (Debian go-containerregistry source, offline)
 #           oci-conformance  -> build-conformance.sh  (only when sources are vendored in
 #                                                      integration-tests/conformance/; else skipped)
@@ -21,9 +22,9 @@ here="$(dirname "$(readlink -f "$0")")"
 require_bookworm
 
 # postgresql + libpq-dev: the PostgreSQL pass and the replica tests (tools/postgres.sh); nginx:
-# the load balancer in front of the replicas (tests/replicas.rs)
+# the load balancer in front of the replicas (tests/replicas)
 APT_PKGS=(skopeo docker-registry apache2-utils jq curl chromium chromium-driver postgresql libpq-dev nginx)
-# docker-registry's postinst may try to start its systemd unit (:5000); on
+# docker-registry's and nginx's postinst may try to start their units (:5000, :80); on
 # machines without systemd that is a no-op.  Tests run their own instances.
 apt_install -- "${APT_PKGS[@]}"
 
@@ -60,6 +61,7 @@ show docker-registry docker-registry --version
 show htpasswd dpkg-query -W -f='apache2-utils ${Version}' apache2-utils
 show jq jq --version
 show curl curl --version
+show nginx nginx -v
 show chromium sh -c 'chromium --version 2>/dev/null'
 show chromedriver chromedriver --version
 show crane crane version

@@ -9,6 +9,7 @@ use actix_web::middleware::{DefaultHeaders, Logger};
 use actix_web::{web, App, HttpServer};
 
 /// The application: `/v2` API with its version header on every response (errors too).
+/// Load balancers' probes (`/healthz`, `/readyz`) are not logged, like `/v2/`.
 pub fn app(
     reg: Registry,
 ) -> App<
@@ -24,7 +25,12 @@ pub fn app(
         .app_data(web::Data::new(reg))
         .app_data(web::PayloadConfig::new(usize::MAX))
         .wrap(DefaultHeaders::new().add(routes::API_VERSION_HEADER))
-        .wrap(Logger::new("%a \"%r\" %s %b %Dms").exclude("/v2/"))
+        .wrap(
+            Logger::new("%a \"%r\" %s %b %Dms")
+                .exclude("/v2/")
+                .exclude(routes::health::HEALTHZ)
+                .exclude(routes::health::READYZ),
+        )
         .configure(routes::configure)
         .default_service(web::to(routes::not_found))
 }

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod health;
 pub mod introspect;
 pub mod keys;
 pub mod token;
@@ -44,6 +45,8 @@ pub const ROUTES: &[Route] = &[
     route!(get, "/.well-known/jwks.json", keys::jwks),
     route!(post, "/introspect", introspect::introspect),
     route!(get, "/v2/", v2::base),
+    route!(get, "/healthz", health::healthz),
+    route!(get, "/readyz", health::readyz),
     route!(get, "/api/openapi.json", api::openapi::document),
     route!(get, "/api/v1/user", api::users::me),
     route!(get, "/api/v1/users", api::users::list),

@@ -9,6 +9,7 @@ mod base;
 mod blobs;
 mod catalog;
 mod headers;
+pub mod health;
 mod manifests;
 mod pagination;
 pub mod path;
@@ -29,8 +30,11 @@ use pier_shared::{ErrorCode, OciError};
 
 pub use headers::API_VERSION_HEADER;
 
-/// Register the `/v2` API, Pier's own `/pier/v1` endpoints and the legacy `/v1` protocol.
+/// Register the `/v2` API, Pier's own `/pier/v1` endpoints, the legacy `/v1` protocol and
+/// the health endpoints (`/healthz`, `/readyz`: no auth, for load balancers).
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route(health::HEALTHZ, web::get().to(health::healthz));
+    cfg.route(health::READYZ, web::get().to(health::readyz));
     v1::configure(cfg);
     // A scope is a plain prefix match; a `{tail:.*}` resource ran a regex on every request
     // (6% of the registry's CPU under manifest load, issue #6).

@@ -6,6 +6,7 @@
 //! in storage before the database makes them visible.
 
 pub mod blobs;
+pub mod health;
 pub mod listing;
 pub mod manifests;
 pub mod repositories;

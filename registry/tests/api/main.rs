@@ -12,6 +12,7 @@ mod delete;
 mod errors;
 mod gc;
 mod gc_stress;
+mod health;
 mod manifest_errors;
 mod manifests;
 mod mount;
