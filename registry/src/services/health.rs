@@ -36,5 +36,6 @@ fn describe_storage_error(e: &StorageError) -> String {
     match e {
         StorageError::NotFound(_) => "not found".into(),
         StorageError::Io { op, source, .. } => format!("{op} failed: {}", source.kind()),
+        StorageError::Remote { op, .. } => format!("{op} failed: the object store refused"),
     }
 }
