@@ -26,12 +26,22 @@ pub struct Nginx {
     pub dir: PathBuf,
 }
 
-/// A port free now on 127.0.0.1 (bound, then released).
+/// A port free now on 127.0.0.1 (bound, then released), and never one this process
+/// handed out before: two clusters started at once by parallel tests pick their ports
+/// before their servers bind them, and the kernel may offer a just-released port again.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 impl Nginx {

@@ -122,15 +122,34 @@ pub fn storage_env(dir: &Path) -> Vec<(String, String)> {
             ]
             .iter()
             .map(|k| (format!("PIER_REGISTRY_STORAGE_S3_{k}"), var(k)))
-            .chain([("PIER_REGISTRY_STORAGE_DRIVER".into(), "s3".into())])
+            .chain([
+                ("PIER_REGISTRY_STORAGE_DRIVER".into(), "s3".into()),
+                (
+                    "PIER_REGISTRY_STORAGE_S3_FORCE_PATH_STYLE".into(),
+                    "true".into(),
+                ),
+                // One prefix for the cluster: both replicas see the same objects (it
+                // overrides the per-registry prefix `Registry::env` would give each).
+                (
+                    "PIER_REGISTRY_STORAGE_S3_PREFIX".into(),
+                    cluster_prefix(dir),
+                ),
+            ])
             .collect()
         }
-        Ok("") | Ok("fs") | Err(_) => vec![(
+        Ok("") | Ok("fs") | Ok("filesystem") | Err(_) => vec![(
             "PIER_REGISTRY_STORAGE_ROOT".into(),
             dir.join("shared-storage").display().to_string(),
         )],
-        Ok(other) => panic!("PIER_TEST_STORAGE={other:?}: use fs or s3"),
+        Ok(other) => panic!("PIER_TEST_STORAGE={other:?}: use filesystem or s3"),
     }
+}
+
+/// The bucket prefix of the cluster under `dir`.
+fn cluster_prefix(dir: &Path) -> String {
+    use sha2::Digest as _;
+    let id = hex::encode(sha2::Sha256::digest(dir.display().to_string().as_bytes()));
+    format!("cluster-{}", &id[..16])
 }
 
 /// Is the storage the shared directory (tests may then look at files)?

@@ -22,7 +22,11 @@ async fn healthz_and_readyz_answer_when_all_is_well() {
 
 #[actix_web::test]
 async fn a_storage_root_that_is_gone_is_503_without_its_path() {
-    let (env, api) = start().await;
+    // The filesystem driver's failure, whichever driver the run uses elsewhere.
+    let env = Env::new();
+    let mut config = env.config();
+    config.storage.driver = pier_registry::config::StorageDriver::Filesystem;
+    let api = env.api_with(config).await;
     // Replaced by a regular file: every stat under it fails (ENOTDIR), even as root, as a
     // mount point gone bad does.
     let root = env.storage();
@@ -68,4 +72,28 @@ async fn a_database_that_gives_no_connection_is_503_within_the_check_timeout() {
     assert!(waited < std::time::Duration::from_secs(5), "{waited:?}");
     drop(held);
     api.get("/readyz").await.expect(200);
+}
+
+#[actix_web::test]
+async fn an_object_store_that_does_not_answer_is_503_without_its_address() {
+    let env = Env::new();
+    let mut config = env.config();
+    config.storage.driver = pier_registry::config::StorageDriver::S3;
+    // Nothing listens on the discard port of the loopback address.
+    config.storage.s3.endpoint = "http://127.0.0.1:9".into();
+    config.storage.s3.bucket = "nowhere".into();
+    config.storage.s3.region = "garage".into();
+    config.storage.s3.access_key_id = "GKtest".into();
+    config.storage.s3.secret_access_key = pier_registry::config::Secret::new("test-secret");
+    config.storage.s3.force_path_style = true;
+    let api = env.api_with(config).await;
+    let res = api.get("/readyz").await;
+    res.expect(503);
+    let body = res.json();
+    assert_eq!(body["status"], "unavailable");
+    assert_eq!(body["checks"]["database"], "ok");
+    let storage = body["checks"]["storage"].as_str().unwrap_or_default();
+    assert!(storage != "ok" && !storage.contains("127.0.0.1"), "{body}");
+    assert!(!res.text().contains("test-secret"));
+    api.get("/healthz").await.expect(200);
 }
