@@ -106,12 +106,37 @@ impl S3Upload {
         };
         let idx = self.state.parts.len();
         let size = data.len() as u64;
-        let part = self
+        let path = self.s3.key(&mp.key);
+        let part = match self
             .s3
             .store
-            .put_part(&self.s3.key(&mp.key), &mp.id, idx, data.into())
+            .put_part(&path, &mp.id, idx, data.into())
             .await
-            .map_err(remote("put part", &mp.key))?;
+        {
+            Ok(part) => part,
+            // A store that refuses a part for an upload it no longer has (completed or
+            // aborted) may answer before reading the body and close the connection, which
+            // the client sees as a failed send, not a 404. For an upload an earlier request
+            // created, ask again with an empty body (a part this request's retry would
+            // replace anyway): a clean NotFound then tells the two apart.
+            Err(e) if !self.created && !matches!(e, object_store::Error::NotFound { .. }) => {
+                match self
+                    .s3
+                    .store
+                    .put_part(&path, &mp.id, idx, Bytes::new().into())
+                    .await
+                {
+                    Err(object_store::Error::NotFound { .. }) => {
+                        return Err(StorageError::NotFound(format!(
+                            "upload {}: its multipart upload is gone",
+                            self.id
+                        )))
+                    }
+                    _ => return Err(remote("put part", &mp.key)(e)),
+                }
+            }
+            Err(e) => return Err(remote("put part", &mp.key)(e)),
+        };
         self.state.parts.push(Part {
             number: idx as u32 + 1,
             etag: part.content_id,
