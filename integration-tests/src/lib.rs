@@ -19,7 +19,7 @@ pub mod v1;
 pub use image::{OciLayout, Platform};
 pub use pier::Pier;
 pub use server::{Registry, Service};
-pub use tools::{manifest_digest, require_tool, run, run_ok};
+pub use tools::{docker_engine_available, manifest_digest, require_tool, run, run_ok};
 
 /// An HTTP Basic `Authorization` header value.
 pub fn basic_auth(user: &str, password: &str) -> String {

@@ -47,3 +47,20 @@ pub fn manifest_digest(image: &str, creds: Option<&str>) -> Option<String> {
     let out = run("skopeo", &args);
     out.status.success().then(|| crate::sha256(&out.stdout))
 }
+
+/// Is there a docker engine to test with? Fails (never skips) when there is none, unless
+/// `PIER_TEST_NO_DOCKER=1` asks to skip the engine tests.
+pub fn docker_engine_available() -> bool {
+    if std::env::var("PIER_TEST_NO_DOCKER").as_deref() == Ok("1") {
+        eprintln!("PIER_TEST_NO_DOCKER=1: docker engine test skipped on request");
+        return false;
+    }
+    require_tool("docker");
+    let info = run("docker", &["info", "--format", "{{.ServerVersion}}"]);
+    assert!(
+        info.status.success(),
+        "no docker engine is reachable ({}); start one or set PIER_TEST_NO_DOCKER=1",
+        String::from_utf8_lossy(&info.stderr).trim()
+    );
+    true
+}

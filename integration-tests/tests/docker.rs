@@ -3,23 +3,8 @@
 //! Needs a running engine (`docker info`). Where none runs, set PIER_TEST_NO_DOCKER=1 to
 //! skip explicitly; without it a missing engine fails the test.
 
-use pier_integration_tests::{require_tool, run, run_ok, Pier, Registry};
+use pier_integration_tests::{run, run_ok, Pier, Registry};
 use std::io::Write;
-
-fn engine_available() -> bool {
-    if std::env::var("PIER_TEST_NO_DOCKER").as_deref() == Ok("1") {
-        eprintln!("PIER_TEST_NO_DOCKER=1: docker engine test skipped on request");
-        return false;
-    }
-    require_tool("docker");
-    let info = run("docker", &["info", "--format", "{{.ServerVersion}}"]);
-    assert!(
-        info.status.success(),
-        "no docker engine is reachable ({}); start one or set PIER_TEST_NO_DOCKER=1",
-        String::from_utf8_lossy(&info.stderr).trim()
-    );
-    true
-}
 
 /// A one-file image made with `docker import` (the engine here can pull nothing).
 fn make_image(dir: &std::path::Path, tag: &str) {
@@ -42,7 +27,7 @@ fn make_image(dir: &std::path::Path, tag: &str) {
 
 #[test]
 fn docker_push_and_pull() {
-    if !engine_available() {
+    if !pier_integration_tests::docker_engine_available() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -80,7 +65,7 @@ fn docker_push_and_pull() {
 
 #[test]
 fn docker_login_push_and_pull_with_token_auth() {
-    if !engine_available() {
+    if !pier_integration_tests::docker_engine_available() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

@@ -129,26 +129,11 @@ fn index_accounts_namespaces_and_lists() {
     );
 }
 
-fn engine_available() -> bool {
-    if std::env::var("PIER_TEST_NO_DOCKER").as_deref() == Ok("1") {
-        eprintln!("PIER_TEST_NO_DOCKER=1: docker engine test skipped on request");
-        return false;
-    }
-    pier_integration_tests::require_tool("docker");
-    let info = pier_integration_tests::run("docker", &["info", "--format", "{{.ServerVersion}}"]);
-    assert!(
-        info.status.success(),
-        "no docker engine is reachable ({}); start one or set PIER_TEST_NO_DOCKER=1",
-        String::from_utf8_lossy(&info.stderr).trim()
-    );
-    true
-}
-
 /// `docker search <index-host>/<term>`: the engine pings the index's `/v1/_ping` and asks
 /// `/v1/search?q=<term>&n=25`; it decodes and prints what the index answers.
 #[test]
 fn docker_search_through_the_engine() {
-    if !engine_available() {
+    if !pier_integration_tests::docker_engine_available() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

@@ -3,7 +3,7 @@
 
 use crate::cluster;
 use crate::http::{PASSWORD, USER};
-use pier_integration_tests::{require_tool, run, run_ok, OciLayout, Platform};
+use pier_integration_tests::{require_tool, run_ok, OciLayout, Platform};
 use std::io::Write;
 use std::process::{Command, Stdio};
 
@@ -62,24 +62,9 @@ fn skopeo_copies_in_and_out_through_nginx() {
     }
 }
 
-fn engine_available() -> bool {
-    if std::env::var("PIER_TEST_NO_DOCKER").as_deref() == Ok("1") {
-        eprintln!("PIER_TEST_NO_DOCKER=1: docker engine test skipped on request");
-        return false;
-    }
-    require_tool("docker");
-    let info = run("docker", &["info", "--format", "{{.ServerVersion}}"]);
-    assert!(
-        info.status.success(),
-        "no docker engine is reachable ({}); start one or set PIER_TEST_NO_DOCKER=1",
-        String::from_utf8_lossy(&info.stderr).trim()
-    );
-    true
-}
-
 #[test]
 fn docker_logs_in_pushes_and_pulls_through_nginx() {
-    if !engine_available() {
+    if !pier_integration_tests::docker_engine_available() {
         return;
     }
     let (tmp, c) = cluster();
