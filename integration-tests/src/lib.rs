@@ -10,6 +10,7 @@ pub mod browser;
 pub mod image;
 pub mod nginx;
 pub mod pier;
+pub mod proxy;
 pub mod replicas;
 pub mod server;
 pub mod stored;

@@ -210,6 +210,9 @@ pub struct AuthConfig {
     pub confirm_cache_entries: usize,
     /// Time limit of one request to the index (keys or introspection).
     pub index_timeout_seconds: u64,
+    /// Seconds between two probes of the index (writes are refused while it does not
+    /// answer); 0: no probe, only real confirmations tell.
+    pub index_probe_seconds: u64,
     /// Clock skew tolerated on `exp` and `nbf`.
     pub leeway_seconds: u64,
     /// Signature algorithms accepted (asymmetric only).
@@ -234,6 +237,7 @@ impl Default for AuthConfig {
             confirm_ttl_seconds: 10,
             confirm_cache_entries: 10_000,
             index_timeout_seconds: 5,
+            index_probe_seconds: 2,
             leeway_seconds: 60,
             algorithms: vec!["ES256".into()],
             ca_certificate: String::new(),

@@ -45,6 +45,9 @@ pub fn bind(
     if actix_web::rt::System::try_current().is_some() {
         let auth = std::sync::Arc::clone(&reg.auth);
         actix_web::rt::spawn(async move { auth.prefetch().await });
+        let auth = std::sync::Arc::clone(&reg.auth);
+        let every = std::time::Duration::from_secs(config.auth.index_probe_seconds);
+        actix_web::rt::spawn(async move { auth.watch_index(every).await });
         crate::gc::task::spawn(reg.clone());
     }
     let http = &config.http;

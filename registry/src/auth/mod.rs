@@ -12,7 +12,8 @@
 //! ```
 //!
 //! Refusals are 401 with a Bearer challenge (challenge.rs); an index that cannot be asked
-//! is a 503 UNAVAILABLE. Handlers keep their signatures: what a grant changes (no mount
+//! is a 503 UNAVAILABLE, and so is a write while the index is known not to answer
+//! (watch.rs), even when a cached confirmation would cover it. Handlers keep their signatures: what a grant changes (no mount
 //! without pull on `from`, a catalog filtered to what the caller may pull) is handed to
 //! `dispatch` as a [`Grant`]. This module never touches the database or storage, and never
 //! logs a token or the introspection secret.
@@ -25,6 +26,7 @@ pub mod confirm;
 pub mod header;
 pub mod keys;
 pub mod verify;
+pub mod watch;
 
 use crate::config::{AuthConfig, AuthMode};
 use access::Required;
@@ -140,6 +142,7 @@ impl Gate {
                     Duration::from_secs(c.confirm_ttl_seconds),
                     c.confirm_cache_entries,
                 ),
+                watch: Default::default(),
             },
         })))
     }
@@ -148,6 +151,19 @@ impl Gate {
     pub async fn prefetch(&self) {
         if let Gate::Token(t) = self {
             t.verifier.keys.prefetch().await;
+        }
+    }
+
+    /// Probe the index every `every` (forever; run it as a task), so that writes stop
+    /// soon after the index goes away even when every request is answered from the cache.
+    pub async fn watch_index(&self, every: Duration) {
+        let Gate::Token(t) = self else { return };
+        if every.is_zero() {
+            return;
+        }
+        loop {
+            t.confirmer.probe().await;
+            actix_web::rt::time::sleep(every).await;
         }
     }
 
@@ -189,6 +205,12 @@ impl TokenAuth {
             .collect();
         if !missing.is_empty() {
             return refuse(&missing, Problem::InsufficientScope);
+        }
+        if need.writes() && !self.confirmer.watch.is_up() {
+            return Err(OciError::with_message(
+                ErrorCode::Unavailable,
+                "the index does not answer; writes are refused until it does (reads go on)",
+            ));
         }
         // Pull on a mount's `from` is asked about only if the token claims it.
         let from = need
