@@ -7,13 +7,16 @@
 pub mod artifacts;
 pub mod bench;
 pub mod browser;
+pub mod docker;
 pub mod image;
 pub mod nginx;
 pub mod pier;
 pub mod replicas;
 pub mod server;
 pub mod stored;
+pub mod tls;
 pub mod tools;
+pub mod ui;
 pub mod v1;
 
 pub use image::{OciLayout, Platform};
