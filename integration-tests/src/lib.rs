@@ -9,6 +9,7 @@ pub mod bench;
 pub mod browser;
 pub mod docker;
 pub mod image;
+pub mod logscan;
 pub mod nginx;
 pub mod pier;
 pub mod replicas;

@@ -5,6 +5,7 @@
 //! line of both services is searched for each secret the test used or obtained.
 
 use pier_integration_tests::docker::{import_image, CertsD, Docker};
+use pier_integration_tests::logscan::{Scan, Secrets};
 use pier_integration_tests::pier::{ADMIN_PASSWORD, INTROSPECTION_SECRET};
 use pier_integration_tests::tls::{agent, Ca};
 use pier_integration_tests::{basic_auth, require_tool, run_ok, ui, OciLayout, Pier, Platform};
@@ -13,41 +14,19 @@ use std::path::Path;
 
 const PASSWORD: &str = "alice-Pa55word-for-the-log-test";
 
-/// The secrets of one run, by what they are (for the failure message).
-#[derive(Default)]
-struct Secrets(Vec<(String, String)>);
+/// The password put into the PostgreSQL URLs (the test server trusts local connections,
+/// so any password connects; the point is that the URL carries one).
+const DB_PASSWORD: &str = "pier-db-Pa55word-in-the-url";
 
-impl Secrets {
-    fn add(&mut self, what: &str, value: &str) {
-        assert!(
-            value.len() >= 8,
-            "{what}: {value:?} is too short to search for"
-        );
-        self.0.push((what.to_string(), value.to_string()));
-    }
-
-    /// A PEM file's body lines (each long enough to be unmistakable).
-    fn add_pem(&mut self, what: &str, file: &Path) {
-        let pem = std::fs::read_to_string(file).unwrap();
-        let lines: Vec<&str> = pem
-            .lines()
-            .filter(|l| !l.starts_with("-----") && l.len() >= 16)
-            .collect();
-        assert!(!lines.is_empty(), "{}", file.display());
-        for l in lines {
-            self.add(what, l);
-        }
-    }
-}
-
-/// A JWT-looking string (`eyJ….eyJ…`) in `line`?
-fn has_jwt(line: &str) -> bool {
-    let b64 = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
-    line.match_indices("eyJ").any(|(i, _)| {
-        let rest = &line[i..];
-        let head = rest.find(|c: char| !b64(c)).unwrap_or(rest.len());
-        rest[head..].starts_with(".eyJ")
-    })
+/// Give the PostgreSQL database of `dir` a URL with [`DB_PASSWORD`] in it (the URL
+/// `pier_shared::testing` hands out, and remembers in its marker file, has none).
+fn with_db_password(dir: &Path, file: &str) {
+    let url = pier_shared::testing::database_url(dir, file);
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let (auth, host) = rest.rsplit_once('@').expect("postgres URL with a user");
+    let user = auth.split(':').next().unwrap();
+    let marker = dir.join(format!("{file}.postgres-url"));
+    std::fs::write(marker, format!("{scheme}://{user}:{DB_PASSWORD}@{host}")).unwrap();
 }
 
 fn json(r: Result<ureq::Response, ureq::Error>, what: &str) -> Value {
@@ -88,13 +67,11 @@ fn run_suite(log_spec: &str) {
         basic_auth("alice", PASSWORD).trim_start_matches("Basic "),
     );
     secrets.add("the introspection secret", INTROSPECTION_SECRET);
-    let db = pier_shared::testing::database_url(&tmp.path().join("pier/index"), "index.db");
-    if let Some(pw) = db
-        .split_once("://")
-        .and_then(|(_, r)| r.rsplit_once('@'))
-        .and_then(|(a, _)| a.split_once(':'))
-    {
-        secrets.add("the database password", pw.1);
+    if pier_shared::testing::postgres_wanted() {
+        secrets.add("the database password", DB_PASSWORD);
+        for (dir, file) in [("pier/index", "index.db"), ("pier/registry", "metadata.db")] {
+            with_db_password(&tmp.path().join(dir), file);
+        }
     }
 
     let pier = Pier::start_tls(
@@ -324,57 +301,21 @@ fn run_suite(log_spec: &str) {
     drop(http);
     let (index_log, registry_log) = (pier.index.log(), pier.registry.log());
     drop(pier);
-    let mut leaks = Vec::new();
-    let mut lines = 0;
-    let mut redacted = 0;
-    let mut targets = std::collections::BTreeMap::<String, usize>::new();
-    for (service, log) in [("pier-index", &index_log), ("pier-registry", &registry_log)] {
-        for line in log.lines() {
-            lines += 1;
-            if let Some(t) = line
-                .split(']')
-                .next()
-                .and_then(|h| h.split_whitespace().nth(2))
-            {
-                *targets
-                    .entry(t.split("::").next().unwrap_or(t).to_string())
-                    .or_default() += 1;
-            }
-            assert!(
-                line.starts_with('['),
-                "{service}: a record over several lines: {line}"
-            );
-            if line.contains("<redacted") {
-                redacted += 1;
-                if redacted <= 8 {
-                    eprintln!("redacted: {}", &line[..line.len().min(300)]);
-                }
-            }
-            for (what, value) in &secrets.0 {
-                if line.contains(value.as_str()) {
-                    leaks.push(format!("{service}: {what}: {line}"));
-                }
-            }
-            if has_jwt(line) {
-                leaks.push(format!("{service}: a JWT: {line}"));
-            }
-        }
-    }
-    let levels: Vec<String> = ["ERROR", "WARN", "INFO", "DEBUG", "TRACE"]
-        .iter()
-        .map(|l| {
-            format!(
-                "{l} {}",
-                format!("{index_log}{registry_log}")
-                    .matches(&format!(" {l} "))
-                    .count()
-            )
-        })
-        .collect();
+    let scan = Scan::of(
+        &[("pier-index", &index_log), ("pier-registry", &registry_log)],
+        &secrets,
+    );
+    let Scan {
+        lines,
+        redacted,
+        levels,
+        targets,
+        leaks,
+    } = scan;
     eprintln!(
         "FIGURE log spec {log_spec:?}: {lines} log lines ({}), {} secrets searched, {} leaks, {redacted} lines redacted",
-        levels.join(", "),
-        secrets.0.len(),
+        levels,
+        secrets.len(),
         leaks.len()
     );
     eprintln!("FIGURE lines by crate: {targets:?}");
