@@ -100,6 +100,9 @@ pub struct HttpConfig {
     pub tls_certificate: String,
     /// PEM private key for `tls_certificate`.
     pub tls_key: String,
+    /// How often both TLS files are checked for a change (a new pair is served to new
+    /// connections without a restart; a bad one is logged and the old kept). 0: never.
+    pub tls_reload_seconds: u64,
     /// Worker threads (0: one per core).
     pub workers: usize,
 }
@@ -111,6 +114,7 @@ impl Default for HttpConfig {
             public_url: String::new(),
             tls_certificate: String::new(),
             tls_key: String::new(),
+            tls_reload_seconds: 10,
             workers: 0,
         }
     }
@@ -235,6 +239,13 @@ impl IndexConfig {
         c.database.url = Secret::new(format!("sqlite://{}", dir.join("index.db").display()));
         c.token.key_dir = dir.join("keys");
         c
+    }
+
+    /// Do browsers reach the index over HTTPS: it serves TLS itself, or `http.public_url`
+    /// is `https://…` (a TLS-terminating proxy in front)? Then the UI's cookies are
+    /// `Secure` and every response carries `Strict-Transport-Security`.
+    pub fn https(&self) -> bool {
+        !self.http.tls_certificate.is_empty() || self.http.public_url.starts_with("https://")
     }
 
     pub fn validate(&self) -> Result<(), pier_shared::config::ConfigError> {

@@ -5,9 +5,13 @@ use crate::routes;
 use crate::state::Index;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::middleware::Logger;
+use actix_web::middleware::{Condition, DefaultHeaders, Logger};
 use actix_web::{web, App, HttpServer};
 use std::time::Duration;
+
+/// `Strict-Transport-Security` on every response when the index is reached over HTTPS
+/// ([`IndexConfig::https`]): browsers then refuse plain HTTP to it for a year.
+pub const HSTS: &str = "max-age=31536000";
 
 /// The application. The logger prints method and path only (`%U`): a query string may
 /// carry credentials-adjacent data and the token endpoint's never needs logging.
@@ -22,8 +26,11 @@ pub fn app(
         InitError = (),
     >,
 > {
+    let hsts = DefaultHeaders::new().add(("Strict-Transport-Security", HSTS));
+    let https = index.config.https();
     App::new()
         .app_data(web::Data::new(index))
+        .wrap(Condition::new(https, hsts))
         .wrap(
             Logger::new(r#"%a "%{method}xi %U" %s %b %Dms"#)
                 .custom_request_replace("method", |req| req.method().to_string())
@@ -53,7 +60,11 @@ pub fn bind(config: IndexConfig) -> Result<(actix_web::dev::Server, std::net::So
     }
     let tls = !http.tls_certificate.is_empty();
     let server = if tls {
-        let tls = pier_shared::tls::server_config(&http.tls_certificate, &http.tls_key)?;
+        let tls = pier_shared::tls::reloading_server_config(
+            &http.tls_certificate,
+            &http.tls_key,
+            std::time::Duration::from_secs(http.tls_reload_seconds),
+        )?;
         server.bind_rustls_0_23(&http.listen, tls)
     } else {
         server.bind(&http.listen)

@@ -56,6 +56,9 @@ pub struct HttpConfig {
     pub tls_certificate: String,
     /// PEM private key for `tls_certificate`.
     pub tls_key: String,
+    /// How often both TLS files are checked for a change (a new pair is served to new
+    /// connections without a restart; a bad one is logged and the old kept). 0: never.
+    pub tls_reload_seconds: u64,
     /// Worker threads (0: one per core).
     pub workers: usize,
 }
@@ -66,6 +69,7 @@ impl Default for HttpConfig {
             listen: "127.0.0.1:5000".into(),
             tls_certificate: String::new(),
             tls_key: String::new(),
+            tls_reload_seconds: 10,
             workers: 0,
         }
     }

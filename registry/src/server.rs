@@ -9,7 +9,9 @@ use actix_web::middleware::{DefaultHeaders, Logger};
 use actix_web::{web, App, HttpServer};
 
 /// The application: `/v2` API with its version header on every response (errors too).
-/// Load balancers' probes (`/healthz`, `/readyz`) are not logged, like `/v2/`.
+/// Load balancers' probes (`/healthz`, `/readyz`) are not logged, like `/v2/`. The request
+/// line is method and path only (`%U`, no query string, as in the index): a query may
+/// carry an upload's state or a presigned redirect's parameters, never worth a log line.
 pub fn app(
     reg: Registry,
 ) -> App<
@@ -26,7 +28,8 @@ pub fn app(
         .app_data(web::PayloadConfig::new(usize::MAX))
         .wrap(DefaultHeaders::new().add(routes::API_VERSION_HEADER))
         .wrap(
-            Logger::new("%a \"%r\" %s %b %Dms")
+            Logger::new(r#"%a "%{method}xi %U" %s %b %Dms"#)
+                .custom_request_replace("method", |req| req.method().to_string())
                 .exclude("/v2/")
                 .exclude(routes::health::HEALTHZ)
                 .exclude(routes::health::READYZ),
@@ -58,7 +61,11 @@ pub fn bind(
     let server = if http.tls_certificate.is_empty() {
         server.bind(&http.listen)
     } else {
-        let tls = pier_shared::tls::server_config(&http.tls_certificate, &http.tls_key)?;
+        let tls = pier_shared::tls::reloading_server_config(
+            &http.tls_certificate,
+            &http.tls_key,
+            std::time::Duration::from_secs(http.tls_reload_seconds),
+        )?;
         server.bind_rustls_0_23(&http.listen, tls)
     }
     .map_err(|e| format!("cannot listen on {}: {e}", http.listen))?;

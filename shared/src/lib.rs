@@ -10,6 +10,7 @@ pub mod config;
 pub mod db;
 pub mod digest;
 pub mod health;
+pub mod logging;
 pub mod name;
 pub mod oci_error;
 pub mod scope;

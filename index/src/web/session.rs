@@ -30,9 +30,14 @@ fn cookie(req: &HttpRequest, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
-/// A `Set-Cookie` value; `max_age` 0 deletes it.
+/// A `Set-Cookie` value; `max_age` 0 deletes it. `Secure` when the index is reached over
+/// HTTPS (its own TLS or an `https://` public URL, [`IndexConfig::https`]) or the request
+/// says it came that way.
+///
+/// [`IndexConfig::https`]: crate::config::IndexConfig::https
 fn set_cookie(req: &HttpRequest, name: &str, value: &str, max_age: i64) -> String {
-    let secure = if req.connection_info().scheme() == "https" {
+    let https = index_of(req).is_ok_and(|i| i.config.https());
+    let secure = if https || req.connection_info().scheme() == "https" {
         "; Secure"
     } else {
         ""
