@@ -12,6 +12,9 @@ pub const ENV_PREFIX: &str = "PIER_INDEX";
 
 pub use pier_shared::config::Secret;
 
+mod abuse;
+pub use abuse::{LimitsConfig, LoginThrottleConfig};
+
 #[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct IndexConfig {
@@ -26,54 +29,6 @@ pub struct IndexConfig {
     pub login_throttle: LoginThrottleConfig,
     pub limits: LimitsConfig,
     pub rate_limit: pier_shared::rate_limit::RateLimitConfig,
-}
-
-/// `[login_throttle]`: failed logins at every entry point (`/token`, `/v2/`, the JSON API,
-/// the web UI, `/v1`), counted in the database every replica shares (docs/reliability.md).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct LoginThrottleConfig {
-    /// Failures of one account from one client address, within `window_seconds`, after
-    /// which that pair is answered 429 for `block_seconds`. 0 turns throttling off.
-    pub max_failures: u64,
-    /// Failures from one client address, over all accounts, after which the address is
-    /// answered 429 for `block_seconds` (password spraying). 0: no per-address limit.
-    pub max_address_failures: u64,
-    /// The window failures are counted in.
-    pub window_seconds: u64,
-    /// How long a blocked pair or address is refused (`Retry-After`).
-    pub block_seconds: u64,
-}
-
-impl Default for LoginThrottleConfig {
-    fn default() -> Self {
-        LoginThrottleConfig {
-            max_failures: 5,
-            max_address_failures: 30,
-            window_seconds: 900,
-            block_seconds: 300,
-        }
-    }
-}
-
-/// `[limits]`: the largest body the index reads into memory, per kind; larger → 413.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct LimitsConfig {
-    /// JSON bodies: the JSON API (`/api/v1`) and `/v1` (a v1 image list is ~150 bytes an
-    /// image).
-    pub json_max_bytes: usize,
-    /// Form bodies: `POST /token` and the web UI's forms.
-    pub form_max_bytes: usize,
-}
-
-impl Default for LimitsConfig {
-    fn default() -> Self {
-        LimitsConfig {
-            json_max_bytes: 1024 * 1024,
-            form_max_bytes: 64 * 1024,
-        }
-    }
 }
 
 /// `[keys]`: the token signing keys every replica shares (docs/token-flow.md, "Signing keys").
@@ -164,28 +119,6 @@ pub struct HttpConfig {
     /// A request body that sends nothing for this long ends the request with an error
     /// (a stalled upload); its upload session stays resumable.
     pub body_idle_timeout_seconds: u64,
-}
-
-impl HttpConfig {
-    pub fn validate_clients(&self) -> Result<(), String> {
-        pier_shared::client::TrustedProxies::parse(&self.trusted_proxies)?;
-        if self.header_timeout_seconds == 0 || self.body_idle_timeout_seconds == 0 {
-            return Err(
-                "http.header_timeout_seconds and body_idle_timeout_seconds must be positive"
-                    .into(),
-            );
-        }
-        Ok(())
-    }
-
-    /// The settings [`pier_shared::slow`] applies to the server.
-    pub fn clients(&self) -> pier_shared::slow::Clients {
-        pier_shared::slow::Clients {
-            header_timeout: std::time::Duration::from_secs(self.header_timeout_seconds),
-            keep_alive: std::time::Duration::from_secs(self.keep_alive_seconds),
-            body_idle_timeout: std::time::Duration::from_secs(self.body_idle_timeout_seconds),
-        }
-    }
 }
 
 impl Default for HttpConfig {

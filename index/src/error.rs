@@ -75,8 +75,10 @@ impl Error {
     /// Add `Retry-After` to `res` if this is a 429.
     pub fn add_retry_after(&self, res: &mut HttpResponse) {
         if let Some(secs) = self.retry_after() {
-            res.headers_mut()
-                .insert(RETRY_AFTER, actix_web::http::header::HeaderValue::from(secs));
+            res.headers_mut().insert(
+                RETRY_AFTER,
+                actix_web::http::header::HeaderValue::from(secs),
+            );
         }
     }
 

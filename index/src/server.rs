@@ -6,8 +6,8 @@ use crate::state::Index;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::{from_fn, Logger};
-use pier_shared::slow::BodyIdleTimeout;
 use actix_web::{web, App, HttpServer};
+use pier_shared::slow::BodyIdleTimeout;
 use std::time::Duration;
 
 /// The application. The logger prints method and path only (`%U`): a query string may

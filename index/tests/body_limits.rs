@@ -26,13 +26,30 @@ fn padding(n: usize) -> String {
 async fn token_form_over_the_limit_is_an_oauth_413() {
     let t = small();
     let app = app!(t);
-    let body = format!("grant_type=password&username=admin&password={}", padding(FORM_MAX));
-    let r = call!(app, TestRequest::post().uri("/token").insert_header(FORM).set_payload(body));
+    let body = format!(
+        "grant_type=password&username=admin&password={}",
+        padding(FORM_MAX)
+    );
+    let r = call!(
+        app,
+        TestRequest::post()
+            .uri("/token")
+            .insert_header(FORM)
+            .set_payload(body)
+    );
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text());
     assert_eq!(r.json()["error"], "invalid_request");
     // Just under the limit is read (and answered on its merits).
-    let ok = format!("grant_type=password&username=admin&password={ADMIN_PASSWORD}&service=pier-registry");
-    let r = call!(app, TestRequest::post().uri("/token").insert_header(FORM).set_payload(ok));
+    let ok = format!(
+        "grant_type=password&username=admin&password={ADMIN_PASSWORD}&service=pier-registry"
+    );
+    let r = call!(
+        app,
+        TestRequest::post()
+            .uri("/token")
+            .insert_header(FORM)
+            .set_payload(ok)
+    );
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
 }
 
@@ -80,7 +97,11 @@ async fn web_form_over_the_limit_is_a_413_page() {
     let (cookie, _) = set_cookie(&r, "pier_login");
     let csrf = csrf_of(&r.text());
     let pad = padding(FORM_MAX);
-    let form = [("csrf", csrf.as_str()), ("username", "admin"), ("password", pad.as_str())];
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("username", "admin"),
+        ("password", pad.as_str()),
+    ];
     let r = call!(app, post("/ui/login", &cookie, &form));
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text());
     assert!(r.header("content-type").starts_with("text/html"));
@@ -94,7 +115,10 @@ async fn v1_json_over_the_limit_is_a_v1_413() {
     let body = serde_json::json!({"username": "u", "password": "p", "email": padding(JSON_MAX)});
     let r = call!(app, TestRequest::post().uri("/v1/users/").set_json(body));
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
-    assert!(r.json()["error"].as_str().unwrap().contains("larger than 2048 bytes"));
+    assert!(r.json()["error"]
+        .as_str()
+        .unwrap()
+        .contains("larger than 2048 bytes"));
     let images = format!("[{}]", vec![r#"{"id":"x"}"#; JSON_MAX / 8].join(","));
     let req = TestRequest::put()
         .uri("/v1/repositories/admin/app/")

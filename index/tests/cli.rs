@@ -195,9 +195,10 @@ async fn repo_visibility_command() {
     ));
     {
         let index = open(dir);
-        let alice = pier_index::services::tokens::authenticate(&index, &local(), "alice", "alice-pw")
-            .await
-            .unwrap();
+        let alice =
+            pier_index::services::tokens::authenticate(&index, &local(), "alice", "alice-pw")
+                .await
+                .unwrap();
         let req = pier_index::services::tokens::TokenRequest {
             service: "pier-registry".into(),
             scopes: vec!["repository:alice/app:push".parse().unwrap()],

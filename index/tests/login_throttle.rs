@@ -29,17 +29,26 @@ fn from(req: TestRequest, addr: &str) -> TestRequest {
 }
 
 fn retry_after(r: &common::Reply) -> u64 {
-    let v: u64 = r.header("retry-after").parse().expect("a Retry-After in seconds");
+    let v: u64 = r
+        .header("retry-after")
+        .parse()
+        .expect("a Retry-After in seconds");
     assert!((1..=120).contains(&v), "Retry-After {v}");
     v
 }
 
 fn token_get(user: &str, pw: &str, addr: &str) -> TestRequest {
-    from(token_request("service=pier-registry", Some((user, pw))), addr)
+    from(
+        token_request("service=pier-registry", Some((user, pw))),
+        addr,
+    )
 }
 
 fn oci_code(r: &common::Reply) -> String {
-    r.json()["errors"][0]["code"].as_str().unwrap_or_default().to_string()
+    r.json()["errors"][0]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 #[actix_web::test]
@@ -123,7 +132,10 @@ async fn token_post_password_grant_and_access_tokens_are_throttled() {
     };
     // Wrong personal access tokens count like wrong passwords.
     for _ in 0..MAX {
-        let r = call!(app, grant("pier_pat_0000000000000000000000000000", ATTACKER));
+        let r = call!(
+            app,
+            grant("pier_pat_0000000000000000000000000000", ATTACKER)
+        );
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text());
     }
     let r = call!(app, grant("alice-pw", ATTACKER));
@@ -140,7 +152,12 @@ async fn v2_basic_is_a_throttled_login() {
     t.add_user("alice", "alice-pw").await;
     let app = app!(t);
     let v2 = |pw: &str, addr: &str| {
-        from(TestRequest::get().uri("/v2/").insert_header(basic("alice", pw)), addr)
+        from(
+            TestRequest::get()
+                .uri("/v2/")
+                .insert_header(basic("alice", pw)),
+            addr,
+        )
     };
     assert_eq!(call!(app, v2("alice-pw", VICTIM)).status, StatusCode::OK);
     for _ in 0..MAX {
@@ -163,12 +180,17 @@ async fn json_api_basic_answers_a_problem() {
     let app = app!(t);
     let me = |pw: &str, addr: &str| {
         from(
-            TestRequest::get().uri("/api/v1/user").insert_header(basic("alice", pw)),
+            TestRequest::get()
+                .uri("/api/v1/user")
+                .insert_header(basic("alice", pw)),
             addr,
         )
     };
     for _ in 0..MAX {
-        assert_eq!(call!(app, me("guess", ATTACKER)).status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            call!(app, me("guess", ATTACKER)).status,
+            StatusCode::UNAUTHORIZED
+        );
     }
     let r = call!(app, me("alice-pw", ATTACKER));
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
@@ -211,7 +233,11 @@ async fn web_ui_login_answers_the_page_with_429() {
     let (cookie, _) = set_cookie(&r, "pier_login");
     let csrf = csrf_of(&r.text());
     let form = |pw: &'static str| {
-        [("csrf", csrf.clone()), ("username", "alice".into()), ("password", pw.into())]
+        [
+            ("csrf", csrf.clone()),
+            ("username", "alice".into()),
+            ("password", pw.into()),
+        ]
     };
     let send = |pw: &'static str, addr: &str| {
         let f = form(pw);
@@ -219,14 +245,20 @@ async fn web_ui_login_answers_the_page_with_429() {
         from(post("/ui/login", &cookie, &pairs), addr)
     };
     for _ in 0..MAX {
-        assert_eq!(call!(app, send("guess", ATTACKER)).status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            call!(app, send("guess", ATTACKER)).status,
+            StatusCode::UNAUTHORIZED
+        );
     }
     let r = call!(app, send("alice-pw", ATTACKER));
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(r.header("content-type").starts_with("text/html"));
     assert!(r.text().contains("Too many failed logins"), "{}", r.text());
     retry_after(&r);
-    assert_eq!(call!(app, send("alice-pw", VICTIM)).status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        call!(app, send("alice-pw", VICTIM)).status,
+        StatusCode::SEE_OTHER
+    );
 }
 
 #[actix_web::test]
@@ -235,14 +267,25 @@ async fn v1_login_answers_v1_json() {
     t.add_user("alice", "alice-pw").await;
     let app = app!(t);
     let login = |pw: &str, addr: &str| {
-        from(TestRequest::get().uri("/v1/users/").insert_header(basic("alice", pw)), addr)
+        from(
+            TestRequest::get()
+                .uri("/v1/users/")
+                .insert_header(basic("alice", pw)),
+            addr,
+        )
     };
     for _ in 0..MAX {
-        assert_eq!(call!(app, login("guess", ATTACKER)).status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            call!(app, login("guess", ATTACKER)).status,
+            StatusCode::UNAUTHORIZED
+        );
     }
     let r = call!(app, login("alice-pw", ATTACKER));
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
-    assert!(r.json()["error"].as_str().unwrap().contains("too many failed logins"));
+    assert!(r.json()["error"]
+        .as_str()
+        .unwrap()
+        .contains("too many failed logins"));
     retry_after(&r);
     assert_eq!(call!(app, login("alice-pw", VICTIM)).status, StatusCode::OK);
     // The other v1 entry point with Basic credentials (repository images) is throttled too.
@@ -271,8 +314,14 @@ async fn replicas_on_one_database_share_the_counts() {
         };
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     }
-    assert_eq!(call!(a, token_get("alice", "alice-pw", ATTACKER)).status, StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(call!(b, token_get("alice", "alice-pw", ATTACKER)).status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        call!(a, token_get("alice", "alice-pw", ATTACKER)).status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        call!(b, token_get("alice", "alice-pw", ATTACKER)).status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
 }
 
 #[actix_web::test]
@@ -298,16 +347,28 @@ async fn forwarded_for_counts_only_behind_a_trusted_proxy() {
         let r = call!(app, via("guess", &format!("192.0.2.{i}")));
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     }
-    assert_eq!(call!(app, via("alice-pw", "192.0.2.200")).status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        call!(app, via("alice-pw", "192.0.2.200")).status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
     // Trusted: the client named by the balancer is counted.
     let t = behind(true);
     t.add_user("alice", "alice-pw").await;
     let app = app!(t);
     for _ in 0..MAX {
-        assert_eq!(call!(app, via("guess", "192.0.2.1")).status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            call!(app, via("guess", "192.0.2.1")).status,
+            StatusCode::UNAUTHORIZED
+        );
     }
-    assert_eq!(call!(app, via("alice-pw", "192.0.2.1")).status, StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(call!(app, via("alice-pw", "192.0.2.2")).status, StatusCode::OK);
+    assert_eq!(
+        call!(app, via("alice-pw", "192.0.2.1")).status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        call!(app, via("alice-pw", "192.0.2.2")).status,
+        StatusCode::OK
+    );
 }
 
 #[actix_web::test]
@@ -316,6 +377,8 @@ async fn pruning_drops_only_rows_that_no_longer_count() {
     let app = app!(t);
     let r = call!(app, token_get("nobody", "guess", ATTACKER));
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
-    let pruned = pier_index::services::login_throttle::prune(&t.index).await.unwrap();
+    let pruned = pier_index::services::login_throttle::prune(&t.index)
+        .await
+        .unwrap();
     assert_eq!(pruned, 0, "a fresh failure is kept");
 }

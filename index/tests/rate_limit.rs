@@ -28,7 +28,13 @@ async fn off_by_default() {
     let t = TestIndex::new();
     let app = app!(t);
     for _ in 0..50 {
-        let r = call!(app, from(TestRequest::get().uri("/api/v1/repositories"), "192.0.2.1:1"));
+        let r = call!(
+            app,
+            from(
+                TestRequest::get().uri("/api/v1/repositories"),
+                "192.0.2.1:1"
+            )
+        );
         assert_eq!(r.status, StatusCode::OK);
     }
 }
@@ -54,9 +60,18 @@ async fn anonymous_callers_per_address_in_each_protocol() {
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(r.json()["error"].as_str().unwrap().contains("rate limit"));
     // Another address, and health checks, are not affected.
-    let r = call!(app, from(TestRequest::get().uri("/api/v1/repositories"), "192.0.2.2:1"));
+    let r = call!(
+        app,
+        from(
+            TestRequest::get().uri("/api/v1/repositories"),
+            "192.0.2.2:1"
+        )
+    );
     assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(call!(app, from(TestRequest::get().uri("/healthz"), a)).status, StatusCode::OK);
+    assert_eq!(
+        call!(app, from(TestRequest::get().uri("/healthz"), a)).status,
+        StatusCode::OK
+    );
 }
 
 #[actix_web::test]
@@ -65,17 +80,33 @@ async fn bearer_callers_per_subject_whatever_their_address() {
     let app = app!(t);
     let r = call!(
         app,
-        from(token_request("service=pier-registry", Some(("admin", ADMIN_PASSWORD))), "192.0.2.9:1")
+        from(
+            token_request("service=pier-registry", Some(("admin", ADMIN_PASSWORD))),
+            "192.0.2.9:1"
+        )
     );
     assert_eq!(r.status, StatusCode::OK);
     let token = r.json()["token"].as_str().unwrap().to_string();
-    let me = |addr: &str| from(TestRequest::get().uri("/api/v1/user").insert_header(bearer(&token)), addr);
+    let me = |addr: &str| {
+        from(
+            TestRequest::get()
+                .uri("/api/v1/user")
+                .insert_header(bearer(&token)),
+            addr,
+        )
+    };
     assert_eq!(call!(app, me("192.0.2.10:1")).status, StatusCode::OK);
     assert_eq!(call!(app, me("192.0.2.11:1")).status, StatusCode::OK);
     let r = call!(app, me("192.0.2.12:1"));
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(!r.header("retry-after").is_empty());
     // The addresses' own anonymous buckets are untouched.
-    let r = call!(app, from(TestRequest::get().uri("/api/v1/repositories"), "192.0.2.12:1"));
+    let r = call!(
+        app,
+        from(
+            TestRequest::get().uri("/api/v1/repositories"),
+            "192.0.2.12:1"
+        )
+    );
     assert_eq!(r.status, StatusCode::OK);
 }

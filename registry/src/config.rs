@@ -77,8 +77,7 @@ impl HttpConfig {
         pier_shared::client::TrustedProxies::parse(&self.trusted_proxies)?;
         if self.header_timeout_seconds == 0 || self.body_idle_timeout_seconds == 0 {
             return Err(
-                "http.header_timeout_seconds and body_idle_timeout_seconds must be positive"
-                    .into(),
+                "http.header_timeout_seconds and body_idle_timeout_seconds must be positive".into(),
             );
         }
         Ok(())

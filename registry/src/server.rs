@@ -6,8 +6,8 @@ use crate::state::Registry;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::{from_fn, DefaultHeaders, Logger};
-use pier_shared::slow::BodyIdleTimeout;
 use actix_web::{web, App, HttpServer};
+use pier_shared::slow::BodyIdleTimeout;
 
 /// The application: `/v2` API with its version header on every response (errors too).
 /// Load balancers' probes (`/healthz`, `/readyz`) are not logged, like `/v2/`.

@@ -40,7 +40,9 @@ impl Registry {
             proxies: Arc::new(pier_shared::client::TrustedProxies::parse(
                 &config.http.trusted_proxies,
             )?),
-            rate_limit: Arc::new(pier_shared::rate_limit::RateLimiter::new(&config.rate_limit)),
+            rate_limit: Arc::new(pier_shared::rate_limit::RateLimiter::new(
+                &config.rate_limit,
+            )),
             db,
             storage,
             config: Arc::new(config),

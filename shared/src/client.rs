@@ -40,7 +40,9 @@ impl Cidr {
 
     pub fn contains(&self, ip: IpAddr) -> bool {
         match (self.net, canonical(ip)) {
-            (IpAddr::V4(n), IpAddr::V4(a)) => mask(u32::from(n).into(), u32::from(a).into(), 32, self.prefix),
+            (IpAddr::V4(n), IpAddr::V4(a)) => {
+                mask(u32::from(n).into(), u32::from(a).into(), 32, self.prefix)
+            }
             (IpAddr::V6(n), IpAddr::V6(a)) => mask(u128::from(n), u128::from(a), 128, self.prefix),
             _ => false,
         }
@@ -145,16 +147,28 @@ mod tests {
     #[test]
     fn forwarded_for_only_from_trusted_proxies() {
         let none = TrustedProxies::default();
-        assert_eq!(none.resolve(ip("1.2.3.4"), ["9.9.9.9"].into_iter()), ip("1.2.3.4"));
+        assert_eq!(
+            none.resolve(ip("1.2.3.4"), ["9.9.9.9"].into_iter()),
+            ip("1.2.3.4")
+        );
         let lb = TrustedProxies::parse(&["10.0.0.0/8".into()]).unwrap();
-        assert_eq!(lb.resolve(ip("10.0.0.2"), ["9.9.9.9"].into_iter()), ip("9.9.9.9"));
+        assert_eq!(
+            lb.resolve(ip("10.0.0.2"), ["9.9.9.9"].into_iter()),
+            ip("9.9.9.9")
+        );
         // A client cannot hide behind an address it writes itself in front of the real one.
         assert_eq!(
             lb.resolve(ip("10.0.0.2"), ["6.6.6.6, 9.9.9.9, 10.0.0.7"].into_iter()),
             ip("9.9.9.9")
         );
-        assert_eq!(lb.resolve(ip("10.0.0.2"), std::iter::empty()), ip("10.0.0.2"));
-        assert_eq!(lb.resolve(ip("5.5.5.5"), ["9.9.9.9"].into_iter()), ip("5.5.5.5"));
+        assert_eq!(
+            lb.resolve(ip("10.0.0.2"), std::iter::empty()),
+            ip("10.0.0.2")
+        );
+        assert_eq!(
+            lb.resolve(ip("5.5.5.5"), ["9.9.9.9"].into_iter()),
+            ip("5.5.5.5")
+        );
     }
 
     #[test]

@@ -89,7 +89,10 @@ impl RateLimiter {
 
     fn limits(&self, who: &Who) -> (f64, f64) {
         match who {
-            Who::User(_) => (self.config.user_per_second, f64::from(self.config.user_burst)),
+            Who::User(_) => (
+                self.config.user_per_second,
+                f64::from(self.config.user_burst),
+            ),
             Who::Anonymous(_) => (
                 self.config.anonymous_per_second,
                 f64::from(self.config.anonymous_burst),
@@ -115,7 +118,11 @@ impl RateLimiter {
             let (ur, ub) = self.limits(&Who::User(String::new()));
             let (ar, ab) = self.limits(&Who::Anonymous(String::new()));
             buckets.retain(|w, b| {
-                let (r, cap) = if matches!(w, Who::User(_)) { (ur, ub) } else { (ar, ab) };
+                let (r, cap) = if matches!(w, Who::User(_)) {
+                    (ur, ub)
+                } else {
+                    (ar, ab)
+                };
                 b.tokens + now.duration_since(b.at).as_secs_f64() * r < cap
             });
             if buckets.len() >= self.config.max_clients {

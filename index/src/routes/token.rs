@@ -161,7 +161,8 @@ pub async fn get(req: HttpRequest, index: web::Data<Index>) -> Result<HttpRespon
             if param("account").is_some_and(|a| !a.is_empty() && a != user) {
                 return Err(TokenError::InvalidRequest("account and user differ".into()));
             }
-            let (subject, pat) = tokens::login(&index, &index.client(&req), &user, &password).await?;
+            let (subject, pat) =
+                tokens::login(&index, &index.client(&req), &user, &password).await?;
             (Some(subject), pat)
         }
         Some(Credentials::Bearer(_)) => return Err(TokenError::Unauthorized),

@@ -5,9 +5,9 @@
 //! `TOOMANYREQUESTS` with `Retry-After`.
 
 use super::auth::{credentials, Credentials};
-use crate::state::Index;
 use crate::error::Error;
 use crate::services::tokens;
+use crate::state::Index;
 use actix_web::http::header::{HeaderName, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use pier_shared::{ErrorCode, OciError};

@@ -151,6 +151,9 @@ mod tests {
             max_address_failures: 0,
             ..c
         };
-        assert_eq!(blocked_for(&no_address_limit, &[row("", 99, 1000)], 1001), None);
+        assert_eq!(
+            blocked_for(&no_address_limit, &[row("", 99, 1000)], 1001),
+            None
+        );
     }
 }

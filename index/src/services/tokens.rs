@@ -4,8 +4,8 @@
 //! Only the SHA-256 of a refresh token is stored; redeeming one is a lookup, never bcrypt.
 
 use super::access_tokens::{self, PatLogin, PatScope};
-use super::policy::{self, Subject};
 use super::login_throttle::{self, Client};
+use super::policy::{self, Subject};
 use super::random;
 use crate::db::{namespaces, now, refresh_tokens, repositories, users, Conn, DbError};
 use crate::error::{Error, Result};

@@ -6,10 +6,10 @@
 
 use super::policy::Subject;
 use super::{random, tokens};
-use crate::services::login_throttle::Client;
 use crate::db::web_sessions::{self, WebSession};
 use crate::db::{now, users, DbError};
 use crate::error::{Error, Result};
+use crate::services::login_throttle::Client;
 use crate::state::Index;
 use sha2::{Digest, Sha256};
 

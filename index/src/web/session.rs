@@ -157,8 +157,7 @@ pub async fn login(
     }
     let next = safe_next(form.next.as_deref());
     let client = index.client(&req);
-    let token = match web_sessions::login(&index, &client, &form.username, &form.password).await
-    {
+    let token = match web_sessions::login(&index, &client, &form.username, &form.password).await {
         Ok(t) => t,
         Err(crate::error::Error::Unauthenticated) => {
             let msg = "Wrong user name or password.";

@@ -49,6 +49,12 @@ fn failed_logins_at_the_defaults() {
     assert_eq!(r.status, 200, "{}", r.body);
     // docker login against the index's /v2/ (Basic) from the blocked address: 429 too.
     let auth = basic_auth("admin", ADMIN_PASSWORD);
-    let r = request(&idx.addr, "GET", "/v2/", &[("Authorization", &auth), ("X-Forwarded-For", attacker)], b"");
+    let r = request(
+        &idx.addr,
+        "GET",
+        "/v2/",
+        &[("Authorization", &auth), ("X-Forwarded-For", attacker)],
+        b"",
+    );
     assert_eq!(r.status, 429);
 }

@@ -11,8 +11,14 @@ const BURST: usize = 5;
 fn limits() -> Vec<(&'static str, String)> {
     vec![
         ("PIER_REGISTRY_RATE_LIMIT_ENABLED", "true".into()),
-        ("PIER_REGISTRY_RATE_LIMIT_ANONYMOUS_BURST", BURST.to_string()),
-        ("PIER_REGISTRY_RATE_LIMIT_ANONYMOUS_PER_SECOND", "0.1".into()),
+        (
+            "PIER_REGISTRY_RATE_LIMIT_ANONYMOUS_BURST",
+            BURST.to_string(),
+        ),
+        (
+            "PIER_REGISTRY_RATE_LIMIT_ANONYMOUS_PER_SECOND",
+            "0.1".into(),
+        ),
         ("PIER_REGISTRY_RATE_LIMIT_USER_BURST", BURST.to_string()),
         ("PIER_REGISTRY_RATE_LIMIT_USER_PER_SECOND", "0.1".into()),
     ]
@@ -40,7 +46,11 @@ fn anonymous_callers_are_limited_per_address() {
     assert_eq!(served, BURST);
     assert_eq!(r.status, 429);
     assert!(r.body.contains("TOOMANYREQUESTS"), "{}", r.body);
-    let retry: u64 = r.header("retry-after").expect("Retry-After").parse().unwrap();
+    let retry: u64 = r
+        .header("retry-after")
+        .expect("Retry-After")
+        .parse()
+        .unwrap();
     figure("anonymous_retry_after_seconds", retry);
     assert!((1..=10).contains(&retry));
     // Health checks are not limited.
@@ -70,13 +80,17 @@ fn users_are_limited_by_their_token_subject() {
         format!("Bearer {}", v["token"].as_str().unwrap())
     };
     let admin = token("admin", ADMIN_PASSWORD);
-    let (served, r) = until_refused(|| request(&reg.addr, "GET", "/v2/", &[("Authorization", &admin)], b""));
+    let (served, r) =
+        until_refused(|| request(&reg.addr, "GET", "/v2/", &[("Authorization", &admin)], b""));
     figure("user_requests_served_before_429", served);
     assert_eq!(served, BURST);
     assert_eq!(r.status, 429, "{}", r.body);
     assert!(r.header("retry-after").is_some());
     // A second token of the same user shares the bucket; anonymous callers have their own.
     let again = token("admin", ADMIN_PASSWORD);
-    assert_eq!(request(&reg.addr, "GET", "/v2/", &[("Authorization", &again)], b"").status, 429);
+    assert_eq!(
+        request(&reg.addr, "GET", "/v2/", &[("Authorization", &again)], b"").status,
+        429
+    );
     assert_eq!(request(&reg.addr, "GET", "/v2/", &[], b"").status, 401);
 }

@@ -61,7 +61,13 @@ pub fn parse(text: &str) -> Reply {
 }
 
 /// One whole request with `Connection: close`; the reply.
-pub fn request(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+pub fn request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Reply {
     let mut s = connect(addr);
     let mut head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
@@ -79,7 +85,13 @@ pub fn request(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], b
 
 /// Start a blob upload in `repo` (anonymous registry); its `Location` path.
 pub fn start_upload(addr: &str, repo: &str) -> String {
-    let r = request(addr, "POST", &format!("/v2/{repo}/blobs/uploads/"), &[], b"");
+    let r = request(
+        addr,
+        "POST",
+        &format!("/v2/{repo}/blobs/uploads/"),
+        &[],
+        b"",
+    );
     assert_eq!(r.status, 202, "{}", r.body);
     let loc = r.header("location").expect("Location").to_string();
     match loc.split_once("://") {

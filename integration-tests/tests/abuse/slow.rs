@@ -19,8 +19,14 @@ fn registry(dir: &std::path::Path, idle: u64) -> Service {
         &[
             ("PIER_REGISTRY_HTTP_WORKERS", "1"),
             ("PIER_REGISTRY_DATABASE_POOL_SIZE", "2"),
-            ("PIER_REGISTRY_HTTP_HEADER_TIMEOUT_SECONDS", &HEADER_TIMEOUT.to_string()),
-            ("PIER_REGISTRY_HTTP_BODY_IDLE_TIMEOUT_SECONDS", &idle.to_string()),
+            (
+                "PIER_REGISTRY_HTTP_HEADER_TIMEOUT_SECONDS",
+                &HEADER_TIMEOUT.to_string(),
+            ),
+            (
+                "PIER_REGISTRY_HTTP_BODY_IDLE_TIMEOUT_SECONDS",
+                &idle.to_string(),
+            ),
         ],
     )
 }
@@ -43,7 +49,8 @@ fn index(dir: &std::path::Path) -> Service {
 /// long until the server closes the connection.
 fn slowloris(addr: &str) -> Duration {
     let mut s = connect(addr);
-    s.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
     let start = Instant::now();
     let _ = s.write_all(format!("GET /v2/ HTTP/1.1\r\nHost: {addr}\r\n").as_bytes());
     let mut buf = [0u8; 1024];
@@ -68,7 +75,10 @@ fn slowloris_is_cut_off_by_both_services() {
     let idx = index(tmp.path());
     for (name, addr) in [("registry", &reg.addr), ("index", &idx.addr)] {
         let took = slowloris(addr);
-        figure(&format!("slowloris_cut_off_seconds.{name}"), format!("{:.1}", took.as_secs_f64()));
+        figure(
+            &format!("slowloris_cut_off_seconds.{name}"),
+            format!("{:.1}", took.as_secs_f64()),
+        );
         assert!(
             took < Duration::from_secs(HEADER_TIMEOUT + 3),
             "{name}: slowloris lasted {took:?} with a {HEADER_TIMEOUT}s header timeout"
@@ -90,16 +100,35 @@ fn a_stalled_upload_is_abandoned_and_stays_resumable() {
     let at = start_upload(&reg.addr, "stall/app");
     let mut s = stalled_patch(&reg.addr, &at, 1000, 10);
     let (status, took) = status_of_first_response(&mut s);
-    figure("stalled_upload_cut_off_seconds", format!("{:.1}", took.as_secs_f64()));
-    assert_eq!(status, 400, "the stalled PATCH ends with BLOB_UPLOAD_INVALID");
-    assert!(took < Duration::from_secs(IDLE_TIMEOUT + 3), "took {took:?}");
+    figure(
+        "stalled_upload_cut_off_seconds",
+        format!("{:.1}", took.as_secs_f64()),
+    );
+    assert_eq!(
+        status, 400,
+        "the stalled PATCH ends with BLOB_UPLOAD_INVALID"
+    );
+    assert!(
+        took < Duration::from_secs(IDLE_TIMEOUT + 3),
+        "took {took:?}"
+    );
     assert!(reg.log().contains("request body idle"), "{}", reg.log());
     // The session is still there, nothing of the abandoned chunk in it; it can go on.
     let r = request(&reg.addr, "GET", &at, &[], b"");
     assert_eq!(r.status, 204, "{}", r.body);
     let data = b"the whole blob";
-    let put = format!("{at}{}digest={}", if at.contains('?') { '&' } else { '?' }, sha256(data));
-    let r = request(&reg.addr, "PUT", &put, &[("Content-Type", "application/octet-stream")], data);
+    let put = format!(
+        "{at}{}digest={}",
+        if at.contains('?') { '&' } else { '?' },
+        sha256(data)
+    );
+    let r = request(
+        &reg.addr,
+        "PUT",
+        &put,
+        &[("Content-Type", "application/octet-stream")],
+        data,
+    );
     assert_eq!(r.status, 201, "{}", r.body);
 }
 
@@ -115,7 +144,10 @@ fn a_stalled_token_form_is_abandoned_by_the_index() {
     );
     s.write_all(head.as_bytes()).unwrap();
     let (status, took) = status_of_first_response(&mut s);
-    figure("stalled_token_form_cut_off_seconds", format!("{:.1}", took.as_secs_f64()));
+    figure(
+        "stalled_token_form_cut_off_seconds",
+        format!("{:.1}", took.as_secs_f64()),
+    );
     assert_eq!(status, 400);
     assert!(took < Duration::from_secs(5), "took {took:?}");
 }
@@ -138,20 +170,39 @@ fn stalled_uploads_hold_no_worker_and_no_database_connection() {
     let start = Instant::now();
     let at = start_upload(&reg.addr, "normal/app");
     let data = b"a blob pushed while ten uploads stall";
-    let put = format!("{at}{}digest={}", if at.contains('?') { '&' } else { '?' }, sha256(data));
+    let put = format!(
+        "{at}{}digest={}",
+        if at.contains('?') { '&' } else { '?' },
+        sha256(data)
+    );
     let r = request(&reg.addr, "PUT", &put, &[], data);
     assert_eq!(r.status, 201, "{}", r.body);
-    let r = request(&reg.addr, "HEAD", &format!("/v2/normal/app/blobs/{}", sha256(data)), &[], b"");
+    let r = request(
+        &reg.addr,
+        "HEAD",
+        &format!("/v2/normal/app/blobs/{}", sha256(data)),
+        &[],
+        b"",
+    );
     assert_eq!(r.status, 200);
     let took = start.elapsed();
-    figure("push_while_10_uploads_stall_seconds", format!("{:.2}", took.as_secs_f64()));
-    assert!(took < Duration::from_secs(idle / 2), "a normal push took {took:?}");
+    figure(
+        "push_while_10_uploads_stall_seconds",
+        format!("{:.2}", took.as_secs_f64()),
+    );
+    assert!(
+        took < Duration::from_secs(idle / 2),
+        "a normal push took {took:?}"
+    );
     // Then every stalled upload is cut off.
     for mut s in stalled {
         let (text, _) = read_to_close(&mut s, stalls_began);
         assert_eq!(raw::parse(&text).status, 400, "{text}");
     }
     let all = stalls_began.elapsed();
-    figure("ten_stalled_uploads_all_cut_off_seconds", format!("{:.1}", all.as_secs_f64()));
+    figure(
+        "ten_stalled_uploads_all_cut_off_seconds",
+        format!("{:.1}", all.as_secs_f64()),
+    );
     assert!(all < Duration::from_secs(idle + 5));
 }

@@ -10,8 +10,8 @@ pub mod sessions;
 pub mod teams;
 pub mod users;
 
-use crate::error::Error;
 use crate::config::LimitsConfig;
+use crate::error::Error;
 use actix_web::error::JsonPayloadError;
 use actix_web::web;
 

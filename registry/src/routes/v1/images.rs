@@ -52,7 +52,7 @@ pub async fn put_json(
             let chunk = chunk.map_err(|e| V1Error::BadRequest(format!("reading the body: {e}")))?;
             let limit = reg.config.limits.json_max_bytes;
             if body.len() + chunk.len() > limit {
-                return Err(V1Error::TooLarge(limit).into());
+                return Err(V1Error::TooLarge(limit));
             }
             body.extend_from_slice(&chunk);
         }
