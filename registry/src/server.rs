@@ -5,8 +5,9 @@ use crate::routes;
 use crate::state::Registry;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::middleware::{DefaultHeaders, Logger};
+use actix_web::middleware::{from_fn, DefaultHeaders, Logger};
 use actix_web::{web, App, HttpServer};
+use pier_shared::slow::BodyIdleTimeout;
 
 /// The application: `/v2` API with its version header on every response (errors too).
 /// Load balancers' probes (`/healthz`, `/readyz`) are not logged, like `/v2/`. The request
@@ -23,9 +24,11 @@ pub fn app(
         InitError = (),
     >,
 > {
+    let idle = BodyIdleTimeout(reg.config.http.clients().body_idle_timeout);
     App::new()
         .app_data(web::Data::new(reg))
-        .app_data(web::PayloadConfig::new(usize::MAX))
+        .app_data(idle)
+        .wrap(from_fn(pier_shared::slow::idle_body))
         .wrap(DefaultHeaders::new().add(routes::API_VERSION_HEADER))
         .wrap(
             Logger::new(r#"%a "%{method}xi %U" %s %b %Dms"#)
@@ -54,7 +57,11 @@ pub fn bind(
         crate::gc::task::spawn(reg.clone());
     }
     let http = &config.http;
-    let mut server = HttpServer::new(move || app(reg.clone()));
+    let clients = http.clients();
+    let mut server = HttpServer::new(move || app(reg.clone()))
+        .client_request_timeout(clients.header_timeout)
+        .client_disconnect_timeout(std::time::Duration::from_secs(1))
+        .keep_alive(clients.keep_alive);
     if http.workers > 0 {
         server = server.workers(http.workers);
     }

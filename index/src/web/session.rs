@@ -161,11 +161,18 @@ pub async fn login(
         return Err(WebError::Csrf);
     }
     let next = safe_next(form.next.as_deref());
-    let token = match web_sessions::login(&index, &form.username, &form.password).await {
+    let client = index.client(&req);
+    let token = match web_sessions::login(&index, &client, &form.username, &form.password).await {
         Ok(t) => t,
         Err(crate::error::Error::Unauthenticated) => {
             let msg = "Wrong user name or password.";
             return Ok(login_page(&req, StatusCode::UNAUTHORIZED, &next, Some(msg)));
+        }
+        Err(e @ crate::error::Error::TooManyRequests { .. }) => {
+            let msg = format!("Too many failed logins from your address: {e}.");
+            let mut page = login_page(&req, StatusCode::TOO_MANY_REQUESTS, &next, Some(&msg));
+            e.add_retry_after(&mut page);
+            return Ok(page);
         }
         Err(e) => return Err(e.into()),
     };

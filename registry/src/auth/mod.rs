@@ -47,6 +47,9 @@ pub struct Grant {
     pub mount: bool,
     /// `_catalog`: only these repositories may be listed (`None`: all).
     pub catalog: Option<Vec<String>>,
+    /// The verified token's subject (`None`: anonymous, or `auth.mode = "none"`), what
+    /// `[rate_limit]` counts a user's requests by.
+    pub subject: Option<String>,
 }
 
 impl Grant {
@@ -54,6 +57,7 @@ impl Grant {
         Grant {
             mount: true,
             catalog: None,
+            subject: None,
         }
     }
 }
@@ -249,6 +253,7 @@ impl TokenAuth {
             return refuse(&missing, Problem::InsufficientScope);
         }
         Ok(Grant {
+            subject: Some(claims.sub.clone()).filter(|s| !s.is_empty()),
             // Automatic mount (no `from`) would need pull on whichever repository holds the
             // blob; it is not attempted in token mode.
             mount: need.mount && from.is_some_and(|f| answer.grants(f)),
