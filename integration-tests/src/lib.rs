@@ -16,6 +16,7 @@ pub mod proxy;
 pub mod replicas;
 pub mod server;
 pub mod stored;
+pub mod stress;
 pub mod tls;
 pub mod tools;
 pub mod ui;

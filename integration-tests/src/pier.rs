@@ -246,6 +246,11 @@ impl Pier {
             .unwrap()
     }
 
+    /// The registry's environment (for its CLI run as a separate process, such as fsck).
+    pub fn registry_env(&self) -> &[(String, String)] {
+        &self.registry_env
+    }
+
     /// The registry's data directory (storage, metadata).
     pub fn registry_data_path(&self) -> PathBuf {
         self.registry_data.clone()

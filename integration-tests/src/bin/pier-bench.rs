@@ -5,12 +5,15 @@
 //! pier-bench seed   --url … --to 10000            # N tags + N repositories, once per server
 //! pier-bench limits --dir /var/tmp/x [--tmpfs /dev/shm/x]
 //! pier-bench report results/*.jsonl               # markdown table of a side-by-side run
+//! pier-bench concurrency [-c 64] [--seconds 300]   # racing clients on its own Pier pair
+//! pier-bench soak [-c 8] [--seconds 600]           # mixed load, memory and descriptors
 //! ```
 //! Each workload prints one JSON line: name, unit, value, p50, p90, p99, max (ms), errors,
 //! and with `--pid` the server's CPU-seconds, peak RSS and bytes written (from /proc).
 
 use clap::{Parser, Subcommand};
 use pier_integration_tests::bench::{limits, report, runner::Ctx, workloads};
+use pier_integration_tests::stress;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -102,6 +105,39 @@ enum Cmd {
     },
     /// Print the markdown table of JSON-line files.
     Report { files: Vec<PathBuf> },
+    /// Start a Pier pair in a temporary directory and race clients on it; then verify every
+    /// acknowledged write and run fsck (docs/reliability.md, "Concurrency").
+    Concurrency {
+        #[arg(short = 'c', default_value_t = 64)]
+        clients: usize,
+        #[arg(long, default_value_t = 300.0)]
+        seconds: f64,
+        #[arg(long, default_value_t = 4)]
+        repositories: usize,
+        #[arg(long, default_value_t = 4)]
+        tags: usize,
+        #[arg(long, default_value_t = 13)]
+        seed: u64,
+    },
+    /// Start a Pier pair in a temporary directory and run mixed load on it, sampling memory
+    /// and descriptors (docs/reliability.md, "Soak").
+    Soak {
+        #[arg(short = 'c', default_value_t = 8)]
+        clients: usize,
+        #[arg(long, default_value_t = 600.0)]
+        seconds: f64,
+        /// Seconds between two samples.
+        #[arg(long, default_value_t = 10.0)]
+        interval: f64,
+        /// Seconds of the first and last windows compared.
+        #[arg(long, default_value_t = 60.0)]
+        window: f64,
+        /// Memory growth allowed between the windows, as a fraction.
+        #[arg(long, default_value_t = 0.10)]
+        rss_slack: f64,
+        #[arg(long, default_value_t = 13)]
+        seed: u64,
+    },
 }
 
 fn settings(t: Target, run: &str) -> workloads::Settings {
@@ -184,11 +220,57 @@ fn main() {
         Cmd::Report { files } => {
             read_lines(&files).map(|lines| print!("{}", report::markdown(&lines)))
         }
+        Cmd::Concurrency {
+            clients,
+            seconds,
+            repositories,
+            tags,
+            seed,
+        } => on_own_pier(|pier| {
+            let plan = stress::concurrency::Plan {
+                clients,
+                duration: Duration::from_secs_f64(seconds),
+                repositories,
+                tags,
+                seed,
+            };
+            let f = stress::concurrency::run(pier, &plan);
+            println!("{f}");
+            stress::judge_concurrency(&f)
+        }),
+        Cmd::Soak {
+            clients,
+            seconds,
+            interval,
+            window,
+            rss_slack,
+            seed,
+        } => on_own_pier(|pier| {
+            let plan = stress::soak::Plan {
+                clients,
+                duration: Duration::from_secs_f64(seconds),
+                interval: Duration::from_secs_f64(interval),
+                window: Duration::from_secs_f64(window),
+                seed,
+            };
+            let f = stress::soak::run(pier, &plan);
+            println!("{f}");
+            stress::judge_soak(&f, rss_slack)
+        }),
     };
     if let Err(e) = result {
         eprintln!("pier-bench: {e}");
         std::process::exit(1);
     }
+}
+
+/// Run `f` on a Pier pair of its own, in a temporary directory removed afterwards.
+fn on_own_pier(
+    f: impl FnOnce(&pier_integration_tests::Pier) -> Result<(), String>,
+) -> Result<(), String> {
+    let dir = tempfile::tempdir().map_err(|e| format!("a temporary directory: {e}"))?;
+    let pier = stress::start_pier(dir.path());
+    f(&pier)
 }
 
 fn read_lines(files: &[PathBuf]) -> Result<Vec<serde_json::Value>, String> {
