@@ -288,7 +288,8 @@ pub async fn upload_files(
             }
             Some(_) => {}
         }
-        if exists(id).await.map_err(Error::from)? {
+        // Again: a cancel deletes the row, then the objects.
+        if exists(id).await.map_err(Error::from)? || reg.storage.stat(&paths[0]).await?.is_none() {
             continue;
         }
         let p = Problem::new(
