@@ -7,6 +7,7 @@
 pub mod artifacts;
 pub mod bench;
 pub mod browser;
+pub mod crash;
 pub mod image;
 pub mod nginx;
 pub mod pier;
