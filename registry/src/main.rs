@@ -95,6 +95,10 @@ fn main() {
 
 /// `pier-registry fsck`: its exit code.
 fn fsck(config: RegistryConfig, repair: bool, json: bool) -> i32 {
+    if let Err(e) = pier_registry::fsck::preflight(&config) {
+        eprintln!("pier-registry fsck: could not run: {e}");
+        return 2;
+    }
     let result = actix_web::rt::System::new().block_on(async move {
         let reg = pier_registry::Registry::open(config)?;
         pier_registry::fsck::run(&reg, repair)

@@ -19,9 +19,11 @@ mod checks;
 mod repair;
 pub mod report;
 
+use crate::config::{RegistryConfig, StorageDriver};
 use crate::error::{Error, Result};
 use crate::gc::LEASE;
 use crate::state::Registry;
+use pier_shared::db::Backend;
 use pier_shared::Digest;
 pub use report::{Kind, Problem, Repaired, Report};
 use std::time::Instant;
@@ -128,6 +130,29 @@ impl Lease {
             log::warn!("fsck: could not release the gc lease (it expires by itself): {e}");
         }
     }
+}
+
+/// Before opening anything: a check of a database or storage root that is not there
+/// would create them empty (opening migrates, the filesystem driver makes its root) and
+/// then report "clean". A SQLite file that does not exist, or a filesystem root that is
+/// not a directory, means fsck cannot run (exit 2): most likely the wrong configuration.
+pub fn preflight(config: &RegistryConfig) -> std::result::Result<(), String> {
+    let url = config.database.url.expose();
+    if let Ok((Backend::Sqlite, path)) = Backend::of(url) {
+        if !std::path::Path::new(&path).is_file() {
+            return Err(format!(
+                "no SQLite database at {path} (is this the registry's configuration?)"
+            ));
+        }
+    }
+    let root = &config.storage.root;
+    if config.storage.driver == StorageDriver::Filesystem && !root.is_dir() {
+        return Err(format!(
+            "storage root {} is not a directory (is this the registry's configuration?)",
+            root.display()
+        ));
+    }
+    Ok(())
 }
 
 /// One check of the whole registry; with `repair`, also the repairs (holding the `gc`
