@@ -7,6 +7,7 @@
 pub mod artifacts;
 pub mod bench;
 pub mod browser;
+pub mod crash;
 pub mod docker;
 pub mod image;
 pub mod logscan;

@@ -6,13 +6,15 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-/// Path of a workspace binary, built next to the test executable (`target/<profile>/`).
+/// Path of a workspace binary, built next to the running executable: a test
+/// (`target/<profile>/deps/<test>`) or a program such as pier-bench (`target/<profile>/`).
 pub fn binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("current_exe");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>/deps/<test>");
+    let parent = exe.parent().expect("target/<profile>/…");
+    let dir = match parent.file_name() {
+        Some(n) if n == "deps" => parent.parent().expect("target/<profile>/deps/<test>"),
+        _ => parent,
+    };
     let bin = dir.join(name);
     assert!(
         bin.exists(),

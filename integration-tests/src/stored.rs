@@ -65,4 +65,24 @@ impl Stored {
             .expect("list")
             .len()
     }
+
+    /// Delete the blob file of `digest` behind the registry's back (fsck tests).
+    pub fn delete_blob(&self, digest: &str) {
+        let d = digest.parse().expect("a digest");
+        self.rt
+            .block_on(self.storage.delete(&layout::blob(&d)))
+            .expect("storage delete");
+    }
+
+    /// Store `data` at its blob key with no row recording it: an orphan (fsck tests).
+    pub fn put_unrecorded_blob(&self, data: &[u8]) -> String {
+        let digest = crate::sha256(data);
+        let d = digest.parse().expect("a digest");
+        self.rt.block_on(async {
+            let mut w = self.storage.put(&layout::blob(&d)).await.expect("put");
+            w.write(data.to_vec().into()).await.expect("write");
+            w.commit().await.expect("commit");
+        });
+        digest
+    }
 }

@@ -21,6 +21,7 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod fsck;
 pub mod gc;
 pub mod manifest;
 pub mod memory;

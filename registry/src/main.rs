@@ -31,6 +31,17 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Check that the metadata and the stored bytes agree (safe while the registry
+    /// serves). Exit 0 when clean, 1 when problems were found, 2 when it could not run.
+    Fsck {
+        /// Also repair what can be repaired safely (orphans older than the GC grace
+        /// period, quarantine of corrupt blobs); holds the gc lease meanwhile.
+        #[arg(long)]
+        repair: bool,
+        /// Print one JSON document instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() {
@@ -67,6 +78,7 @@ fn main() {
                 }
             }
         }
+        Command::Fsck { repair, json } => std::process::exit(fsck(config, repair, json)),
         Command::Serve => {
             let result = actix_web::rt::System::new().block_on(async move {
                 let (server, addr) = pier_registry::server::bind(config)?;
@@ -78,5 +90,42 @@ fn main() {
                 std::process::exit(1);
             }
         }
+    }
+}
+
+/// `pier-registry fsck`: its exit code.
+fn fsck(config: RegistryConfig, repair: bool, json: bool) -> i32 {
+    if let Err(e) = pier_registry::fsck::preflight(&config) {
+        eprintln!("pier-registry fsck: could not run: {e}");
+        return 2;
+    }
+    let result = actix_web::rt::System::new().block_on(async move {
+        let reg = pier_registry::Registry::open(config)?;
+        pier_registry::fsck::run(&reg, repair)
+            .await
+            .map_err(|e| e.to_string())
+    });
+    let report = match result {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("pier-registry fsck: could not run: {e}");
+            return 2;
+        }
+    };
+    if json {
+        match serde_json::to_string_pretty(&report) {
+            Ok(text) => println!("{text}"),
+            Err(e) => {
+                eprintln!("pier-registry fsck: {e}");
+                return 2;
+            }
+        }
+    } else {
+        print!("{}", report.human());
+    }
+    if report.clean() {
+        0
+    } else {
+        1
     }
 }

@@ -7,12 +7,14 @@
 //! pier-bench report results/*.jsonl               # markdown table of a side-by-side run
 //! pier-bench concurrency [-c 64] [--seconds 300]   # racing clients on its own Pier pair
 //! pier-bench soak [-c 8] [--seconds 600]           # mixed load, memory and descriptors
+//! pier-bench crash  --pushes 1000 [--clients 2]   # kill -9 pier-registry during pushes
 //! ```
 //! Each workload prints one JSON line: name, unit, value, p50, p90, p99, max (ms), errors,
 //! and with `--pid` the server's CPU-seconds, peak RSS and bytes written (from /proc).
 
 use clap::{Parser, Subcommand};
 use pier_integration_tests::bench::{limits, report, runner::Ctx, workloads};
+use pier_integration_tests::crash;
 use pier_integration_tests::stress;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -138,6 +140,30 @@ enum Cmd {
         #[arg(long, default_value_t = 13)]
         seed: u64,
     },
+    /// Crash safety: start pier-registry (built beside this program) on fresh data,
+    /// `kill -9` and restart it at random moments during the pushes, then verify every
+    /// acknowledged push and run `pier-registry fsck --json`. Prints the figures as one
+    /// JSON line; exits 1 if anything acknowledged was lost or fsck found a problem.
+    /// PIER_TEST_DATABASE / PIER_TEST_STORAGE pick the backends, as in the tests.
+    Crash {
+        /// Push operations in all (blobs monolithic and chunked, manifests, tags, deletes).
+        #[arg(long, default_value_t = 1000)]
+        pushes: usize,
+        /// Clients pushing at once.
+        #[arg(long, default_value_t = 2)]
+        clients: usize,
+        /// Shortest pause before a kill (ms).
+        #[arg(long, default_value_t = 300)]
+        kill_min_ms: u64,
+        /// Longest pause before a kill (ms).
+        #[arg(long, default_value_t = 900)]
+        kill_max_ms: u64,
+        #[arg(long, default_value_t = 13)]
+        seed: u64,
+        /// Where the registry keeps its data (default: a temporary directory, removed).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }
 
 fn settings(t: Target, run: &str) -> workloads::Settings {
@@ -257,6 +283,22 @@ fn main() {
             println!("{f}");
             stress::judge_soak(&f, rss_slack)
         }),
+        Cmd::Crash {
+            pushes,
+            clients,
+            kill_min_ms,
+            kill_max_ms,
+            seed,
+            dir,
+        } => {
+            let plan = crash::Plan {
+                pushes,
+                clients,
+                kill_after_ms: (kill_min_ms, kill_max_ms.max(kill_min_ms)),
+                seed,
+            };
+            crash_run(&plan, dir)
+        }
     };
     if let Err(e) = result {
         eprintln!("pier-bench: {e}");
@@ -281,4 +323,21 @@ fn read_lines(files: &[PathBuf]) -> Result<Vec<serde_json::Value>, String> {
         out.extend(text.lines().filter_map(|l| serde_json::from_str(l).ok()));
     }
     Ok(out)
+}
+
+/// `pier-bench crash`: one run, its figures on standard output.
+fn crash_run(plan: &crash::Plan, dir: Option<PathBuf>) -> Result<(), String> {
+    let tmp = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
+    let data = dir.unwrap_or_else(|| tmp.path().join("pier"));
+    let f = crash::run(&data, plan, &[]);
+    println!("{}", f.json());
+    if !f.lost.is_empty() || f.fsck_problems != 0 || f.fsck_exit != 0 {
+        return Err(format!(
+            "{} acknowledged push(es) lost, fsck: {} problem(s), exit {}",
+            f.lost.len(),
+            f.fsck_problems,
+            f.fsck_exit
+        ));
+    }
+    Ok(())
 }

@@ -6,6 +6,7 @@
 //! and migrations for PostgreSQL sit beside it (`migrations/registry/postgres`).
 
 pub mod blobs;
+pub mod fsck;
 pub mod gc;
 pub mod manifests;
 pub mod repositories;

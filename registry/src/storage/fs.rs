@@ -162,6 +162,19 @@ impl Storage for FsStorage {
         }
     }
 
+    async fn modified(
+        &self,
+        path: &StoragePath,
+    ) -> Result<Option<std::time::SystemTime>, StorageError> {
+        let full = self.full(path);
+        match tokio::fs::metadata(&full).await {
+            Ok(m) if m.is_file() => Ok(Some(m.modified().map_err(io("stat", &full))?)),
+            Ok(_) => Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io("stat", &full)(e)),
+        }
+    }
+
     async fn read(
         &self,
         path: &StoragePath,

@@ -6,6 +6,7 @@
 //!   uploads/<uuid>                              filesystem: bytes of an upload in progress
 //!   uploads/<uuid>/tail-<uuid>                  S3: the bytes after the last multipart part
 //!   uploads/<uuid>/data                         S3: a chunked upload's multipart key
+//!   quarantine/<algorithm>/<hex>                bytes `fsck --repair` took out of service
 //! ```
 //!
 //! Nothing under `uploads/` is ever served.
@@ -85,6 +86,32 @@ pub fn upload_data(id: &Uuid) -> StoragePath {
     StoragePath::join(&["uploads", &id, "data"])
 }
 
+/// Where `fsck --repair` moves bytes that do not match their blob key: kept for an
+/// operator to look at, never served, never collected.
+pub fn quarantine(digest: &Digest) -> StoragePath {
+    StoragePath::join(&["quarantine", digest.algorithm().as_str(), digest.hex()])
+}
+
+/// The digest whose blob key `p` is, if it is exactly one ([`blob`] of it).
+pub fn parse_blob(p: &StoragePath) -> Option<Digest> {
+    let mut parts = p.as_str().split('/');
+    let (root, alg, _, hex) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    if root != "blobs" || parts.next().is_some() {
+        return None;
+    }
+    let d: Digest = format!("{alg}:{hex}").parse().ok()?;
+    (blob(&d) == *p).then_some(d)
+}
+
+/// The upload id an object under `uploads/` belongs to.
+pub fn parse_upload(p: &StoragePath) -> Option<Uuid> {
+    let mut parts = p.as_str().split('/');
+    if parts.next()? != "uploads" {
+        return None;
+    }
+    Uuid::parse_str(parts.next()?).ok()
+}
+
 /// Is `p` a content-addressed blob key?
 pub fn is_blob(p: &StoragePath) -> bool {
     p.as_str().starts_with("blobs/")
@@ -105,6 +132,26 @@ mod tests {
         assert_eq!(
             blob(&d).as_str(),
             "blobs/sha256/e3/e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+
+    #[test]
+    fn blob_and_upload_keys_parse_back() {
+        let d = Algorithm::Sha256.digest_of(b"x");
+        assert_eq!(parse_blob(&blob(&d)), Some(d.clone()));
+        let moved = StoragePath::from_listed(&format!("blobs/sha256/00/{}", d.hex())).unwrap();
+        assert_eq!(parse_blob(&moved), None);
+        assert_eq!(
+            parse_blob(&StoragePath::from_listed("blobs/sha256/ab").unwrap()),
+            None
+        );
+        let id = Uuid::new_v4();
+        assert_eq!(parse_upload(&upload(&id)), Some(id));
+        assert_eq!(parse_upload(&upload_tail(&id, &Uuid::new_v4())), Some(id));
+        assert_eq!(parse_upload(&blob(&d)), None);
+        assert_eq!(
+            quarantine(&d).as_str(),
+            format!("quarantine/sha256/{}", d.hex())
         );
     }
 

@@ -58,6 +58,13 @@ pub trait Storage: Send + Sync + 'static {
     /// Size of the object at `path`, or `None` if there is none.
     async fn stat(&self, path: &StoragePath) -> Result<Option<u64>, StorageError>;
 
+    /// When the object at `path` was last written, or `None` if there is none (`fsck`
+    /// leaves files younger than the GC grace period alone: they may be in flight).
+    async fn modified(
+        &self,
+        path: &StoragePath,
+    ) -> Result<Option<std::time::SystemTime>, StorageError>;
+
     /// Stream `len` bytes (or all that remain) starting at `offset`.
     async fn read(
         &self,

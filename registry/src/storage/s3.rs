@@ -131,6 +131,17 @@ impl Storage for S3Storage {
         }
     }
 
+    async fn modified(
+        &self,
+        path: &StoragePath,
+    ) -> Result<Option<std::time::SystemTime>, StorageError> {
+        match self.inner.store.head(&self.inner.key(path)).await {
+            Ok(meta) => Ok(Some(meta.last_modified.into())),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(remote("stat", path)(e)),
+        }
+    }
+
     async fn read(
         &self,
         path: &StoragePath,

@@ -24,6 +24,10 @@ async fn get(s: &dyn Storage, p: &StoragePath, offset: u64, len: Option<u64>) ->
         .unwrap()
 }
 
+fn other_missing() -> StoragePath {
+    layout::blob(&Algorithm::Sha256.digest_of(b"never written"))
+}
+
 /// Whole objects: put, ranged reads, copy, list, delete.
 async fn objects(s: &dyn Storage) {
     let blob = layout::blob(&Algorithm::Sha256.digest_of(b"hello world!"));
@@ -41,6 +45,15 @@ async fn objects(s: &dyn Storage) {
     assert_eq!(s.stat(&blob).await.unwrap(), None);
     w.commit().await.unwrap();
     assert_eq!(s.stat(&blob).await.unwrap(), Some(12));
+    // When it was written: now, give or take clock skew with an object store.
+    let written = s.modified(&blob).await.unwrap().expect("modified");
+    let skew = std::time::Duration::from_secs(300);
+    let now = std::time::SystemTime::now();
+    assert!(
+        written <= now + skew && written + skew >= now,
+        "{written:?}"
+    );
+    assert_eq!(s.modified(&other_missing()).await.unwrap(), None);
     let other = layout::blob(&Algorithm::Sha512.digest_of(b"x"));
     let mut w = s.put(&other).await.unwrap();
     w.write(Bytes::from_static(b"never")).await.unwrap();

@@ -10,6 +10,7 @@ mod chunked;
 mod common;
 mod delete;
 mod errors;
+mod fsck;
 mod gc;
 mod gc_stress;
 mod health;
