@@ -181,6 +181,31 @@ async fn a_deleted_repository_drops_out_of_the_scope_even_if_allocated_again() {
 }
 
 #[actix_web::test]
+async fn a_token_asked_before_the_repository_existed_reaches_it_once_created() {
+    let t = TestIndex::new();
+    t.add_user("alice", "alice-pw").await;
+    let app = app!(t);
+    // Pull on a name nobody has pushed to yet (a mount source, say): granted, as the
+    // namespace is alice's.
+    let early = token!(
+        app,
+        "service=pier-registry&scope=repository:alice/src:pull",
+        ALICE
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    // Another client's push creates the repository a second later.
+    token!(
+        app,
+        "service=pier-registry&scope=repository:alice/src:pull,push",
+        ALICE
+    );
+    assert_eq!(
+        confirm!(app, tok(&early), None)["scope"],
+        "repository:alice/src:pull"
+    );
+}
+
+#[actix_web::test]
 async fn rights_lost_since_issue_are_dropped() {
     let t = TestIndex::new();
     let alice = t.add_user("alice", "alice-pw").await;

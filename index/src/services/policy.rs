@@ -158,11 +158,15 @@ pub fn grant(
 }
 
 /// Is the repository `name` the one a token issued at `iat` referred to? Not if it was
-/// deleted since, or deleted and allocated again since.
+/// deleted since, or deleted and allocated again since. A name that was vacant when the
+/// token was issued (never used, or deleted before) refers to whatever is created there
+/// next: a token asked for `pull` before another client's push created the repository
+/// keeps it (a cross-repository mount from a repository created meanwhile, say).
 fn same_repository(conn: &mut Conn, name: &str, iat: i64) -> Result<bool, DbError> {
+    let deleted_since = repositories::last_deleted_at(conn, name)?.is_some_and(|d| d >= iat);
     match repositories::find_live(conn, name)? {
-        Some(live) => Ok(live.created_at <= iat),
-        None => Ok(repositories::last_deleted_at(conn, name)?.is_none_or(|d| d < iat)),
+        Some(live) => Ok(live.created_at <= iat || !deleted_since),
+        None => Ok(!deleted_since),
     }
 }
 

@@ -137,6 +137,7 @@ fn read_tag(c: &mut Client, s: &Shared, rng: &mut Rng, r: usize) -> Result<(), S
     let t = rng.below(s.tags as u64) as usize;
     let repo = &s.repos[r];
     let h = [("Accept", proto::OCI_MANIFEST)];
+    let asked = Instant::now();
     let reply = c.send(
         "GET",
         &format!("/v2/{repo}/manifests/t{t}"),
@@ -145,8 +146,13 @@ fn read_tag(c: &mut Client, s: &Shared, rng: &mut Rng, r: usize) -> Result<(), S
         None,
         Keep::Body,
     )?;
-    if reply.status == 404 && !s.writes.lock().unwrap().contains_key(&(r, t)) {
-        return Ok(()); // not written yet
+    let acked_before = |w: &Write| w.acked.is_some_and(|a| a < asked);
+    if reply.status == 404 {
+        // Only before the first write to the tag was acknowledged.
+        let writes = s.writes.lock().unwrap();
+        if !writes.get(&(r, t)).is_some_and(|l| l.iter().any(acked_before)) {
+            return Ok(());
+        }
     }
     let reply = reply.expect(200, "GET tag")?;
     let digest = crate::sha256(&reply.body);
