@@ -51,7 +51,7 @@ fn ok(r: Result<ureq::Response, ureq::Error>) -> Option<ureq::Response> {
 fn bytes_for(rng: &mut Rng, tag: &str) -> Vec<u8> {
     let n = 64 + rng.below(96 * 1024) as usize;
     let mut out = format!("{tag}:").into_bytes();
-    out.extend((0..n).map(|_| rng.next() as u8));
+    out.extend((0..n).map(|_| rng.next_u64() as u8));
     out
 }
 
@@ -138,7 +138,7 @@ pub(super) fn operation(
             }
         }
         3..=6 => {
-            let config = format!("{{\"op\":{i},\"r\":{}}}", rng.next()).into_bytes();
+            let config = format!("{{\"op\":{i},\"r\":{}}}", rng.next_u64()).into_bytes();
             let layer = bytes_for(rng, &format!("layer{i}"));
             if !(monolithic(a, addr, &repo, &config) && chunked(a, addr, &repo, &layer)) {
                 return;
