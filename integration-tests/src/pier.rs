@@ -220,6 +220,15 @@ impl Pier {
         self.registry = Service::start("pier-registry", &self.registry_data, &self.registry_env);
     }
 
+    /// Kill the index (SIGKILL) and start it again with the same data and environment.
+    /// It comes back at the same address only if that was fixed (`PIER_INDEX_HTTP_LISTEN`
+    /// in `index_extra`), as the registry's realm and introspection URL need.
+    pub fn restart_index(&mut self) {
+        self.index.stop();
+        let data = self.index.data.clone();
+        self.index = Service::start("pier-index", &data, &self.index_env);
+    }
+
     /// Run the `pier-registry` CLI on the registry's data, with `extra` environment.
     pub fn registry_cli(&self, args: &[&str], extra: &[(&str, &str)]) -> String {
         let mut env = self.registry_env.clone();

@@ -100,9 +100,44 @@ pub fn blocks_push(conn: &mut db::Conn, name: &str) -> Result<bool, DbError> {
     deletions::pending_for(conn, name)
 }
 
-/// How long a replica may work on one deletion job before another may take it over
-/// (longer than the registry call's 30 s timeout).
-const LEASE_SECONDS: i64 = 90;
+/// How long a replica may work on one deletion job before another may take it over. The
+/// holder renews it every `RENEW_SECONDS` while its attempt runs (the registry call may
+/// take up to its 30 s timeout), so a replica that dies mid-attempt (`kill -9`, a power
+/// cut) holds the job up for at most this long; a restarted index is a new owner.
+const LEASE_SECONDS: i64 = 15;
+/// How often a running attempt renews its job's lease.
+const RENEW_SECONDS: u64 = 5;
+
+/// Run `work` while renewing the lease `name` for `owner` every `RENEW_SECONDS`.
+async fn renewing<T>(
+    index: &Index,
+    name: &str,
+    owner: &str,
+    work: impl std::future::Future<Output = T>,
+) -> T {
+    let renew = async {
+        loop {
+            actix_web::rt::time::sleep(Duration::from_secs(RENEW_SECONDS)).await;
+            let (n, o) = (name.to_string(), owner.to_string());
+            match index
+                .db
+                .run(move |c| lease::try_acquire(c, &n, &o, LEASE_SECONDS))
+                .await
+            {
+                Ok(true) => {}
+                // Another replica may now try too: harmless, a second delete is a 404.
+                Ok(false) => log::warn!("lease {name} was taken over during its attempt"),
+                Err(e) => log::warn!("renewing lease {name}: {}", Error::from(e).public_detail()),
+            }
+        }
+    };
+    futures_util::pin_mut!(work);
+    futures_util::pin_mut!(renew);
+    match futures_util::future::select(work, renew).await {
+        futures_util::future::Either::Left((t, _)) => t,
+        futures_util::future::Either::Right(((), work)) => work.await,
+    }
+}
 
 /// What one attempt ended with.
 #[derive(Debug, PartialEq)]
@@ -170,9 +205,9 @@ pub async fn run_due(index: &Index, client: &awc::Client) -> Result<usize> {
         if !taken {
             continue;
         }
-        let outcome = attempt(index, client, &job).await;
-        let (id, name) = (job.id.clone(), job.name.clone());
         let (lease, o) = (format!("deletion:{}", job.id), owner.clone());
+        let outcome = renewing(index, &lease, &o, attempt(index, client, &job)).await;
+        let (id, name) = (job.id.clone(), job.name.clone());
         match outcome {
             Attempt::Done => {
                 index

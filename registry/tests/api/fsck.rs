@@ -267,7 +267,7 @@ async fn repair_waits_for_a_gc_run_holding_the_lease() {
         .db
         .run_sync(|c| pier_shared::db::lease::try_acquire(c, "gc", "someone-else", 60))
         .unwrap();
-    let err = fsck::run(&api.reg, true).await.err().expect("refused");
+    let err = fsck::run(&api.reg, true).await.expect_err("refused");
     assert!(err.to_string().contains("gc lease"), "{err}");
     // A check without repair does not need it.
     assert!(fsck::run(&api.reg, false).await.unwrap().clean());

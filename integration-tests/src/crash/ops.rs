@@ -1,71 +1,16 @@
-//! The registry crash harness: pushes over real HTTP (monolithic and chunked blob
-//! uploads, image manifests, extra tags, manifest deletes) while another thread
-//! `kill -9`s the registry at random moments and restarts it on the same storage and
-//! database. Every push answered with a 2xx is recorded; at the end each one must be
-//! fully readable with the right digest (and each acknowledged delete must stay deleted),
-//! and `pier-registry fsck --json` must report no problem.
-//!
-//! Used by `tests/crash.rs` (a short run) and `pier-bench crash` (the full one).
+//! The crash harness's client side: one push operation (a monolithic or chunked blob, an
+//! image manifest, another tag, a manifest delete) over plain HTTP, what the registry
+//! acknowledged, and the check of each acknowledgement afterwards.
 
-use crate::server::{Registry, Service};
+use super::Rng;
 use crate::sha256;
-use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
-/// What a crash run does.
-#[derive(Debug, Clone)]
-pub struct Plan {
-    /// Push operations in all (each one blob, manifest, tag or delete).
-    pub pushes: usize,
-    /// Clients pushing at once.
-    pub clients: usize,
-    /// A kill comes after a random pause in this range (milliseconds).
-    pub kill_after_ms: (u64, u64),
-    pub seed: u64,
-}
-
-/// The figures of one run.
-#[derive(Debug, Clone, Default)]
-pub struct Figures {
-    pub pushes: usize,
-    pub kills: usize,
-    /// Pushes answered with 2xx.
-    pub acknowledged: usize,
-    /// Acknowledged pushes found intact afterwards (blobs, manifests, tags; deletes absent).
-    pub verified: usize,
-    /// What failed verification, one line each (empty on success).
-    pub lost: Vec<String>,
-    pub fsck_problems: usize,
-    pub fsck_exit: i32,
-    pub fsck_within_grace: u64,
-    pub duration_seconds: f64,
-}
-
-/// A small deterministic generator (xorshift64*), so that a run can be repeated.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed.max(1))
-    }
-
-    pub fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
+use std::time::Duration;
 
 /// What a client was told had succeeded.
 #[derive(Debug, Clone)]
-enum Acked {
+pub(super) enum Acked {
     Blob {
         repo: String,
         digest: String,
@@ -83,14 +28,14 @@ enum Acked {
 }
 
 /// The address of the registry now (it changes with each restart).
-type Addr = Arc<Mutex<String>>;
+pub(super) type Addr = Arc<Mutex<String>>;
 
 fn url(addr: &Addr, path: &str) -> String {
     let a = addr.lock().map(|a| a.clone()).unwrap_or_default();
     format!("http://{a}{path}")
 }
 
-fn agent() -> ureq::Agent {
+pub(super) fn agent() -> ureq::Agent {
     ureq::AgentBuilder::new()
         .timeout(Duration::from_secs(20))
         .build()
@@ -106,7 +51,7 @@ fn ok(r: Result<ureq::Response, ureq::Error>) -> Option<ureq::Response> {
 fn bytes_for(rng: &mut Rng, tag: &str) -> Vec<u8> {
     let n = 64 + rng.below(96 * 1024) as usize;
     let mut out = format!("{tag}:").into_bytes();
-    out.extend((0..n).map(|_| rng.next() as u8));
+    out.extend((0..n).map(|_| rng.next_u64() as u8));
     out
 }
 
@@ -161,18 +106,31 @@ fn image_manifest(config: &[u8], layer: &[u8]) -> Vec<u8> {
     .unwrap_or_default()
 }
 
-/// One push operation, number `i`, by a client; what it was told succeeded.
-fn operation(a: &ureq::Agent, addr: &Addr, rng: &mut Rng, i: usize, mine: &mut Vec<Acked>) {
+/// Acknowledged operations by kind (`blob_monolithic`, `blob_chunked`, `manifest`, `tag`,
+/// `delete`).
+pub(super) type Tally = BTreeMap<&'static str, usize>;
+
+/// One push operation, number `i`, by a client; what it was told succeeded goes to `mine`
+/// (and is counted in `tally`).
+pub(super) fn operation(
+    a: &ureq::Agent,
+    addr: &Addr,
+    rng: &mut Rng,
+    i: usize,
+    mine: &mut Vec<Acked>,
+    tally: &mut Tally,
+) {
     let repo = format!("crash/r{}", i % 7);
     match rng.below(10) {
         0..=2 => {
             let data = bytes_for(rng, &format!("blob{i}"));
-            let pushed = if rng.below(2) == 0 {
-                monolithic(a, addr, &repo, &data)
+            let (pushed, kind) = if rng.below(2) == 0 {
+                (monolithic(a, addr, &repo, &data), "blob_monolithic")
             } else {
-                chunked(a, addr, &repo, &data)
+                (chunked(a, addr, &repo, &data), "blob_chunked")
             };
             if pushed {
+                *tally.entry(kind).or_default() += 1;
                 mine.push(Acked::Blob {
                     repo,
                     digest: sha256(&data),
@@ -180,7 +138,7 @@ fn operation(a: &ureq::Agent, addr: &Addr, rng: &mut Rng, i: usize, mine: &mut V
             }
         }
         3..=6 => {
-            let config = format!("{{\"op\":{i},\"r\":{}}}", rng.next()).into_bytes();
+            let config = format!("{{\"op\":{i},\"r\":{}}}", rng.next_u64()).into_bytes();
             let layer = bytes_for(rng, &format!("layer{i}"));
             if !(monolithic(a, addr, &repo, &config) && chunked(a, addr, &repo, &layer)) {
                 return;
@@ -188,6 +146,7 @@ fn operation(a: &ureq::Agent, addr: &Addr, rng: &mut Rng, i: usize, mine: &mut V
             let body = image_manifest(&config, &layer);
             let tag = format!("t{i}");
             if put_manifest(a, addr, &repo, &tag, &body) {
+                *tally.entry("manifest").or_default() += 1;
                 mine.push(Acked::Manifest {
                     repo,
                     reference: tag,
@@ -211,6 +170,7 @@ fn operation(a: &ureq::Agent, addr: &Addr, rng: &mut Rng, i: usize, mine: &mut V
             let tag = format!("x{i}");
             if let Some(body) = body {
                 if put_manifest(a, addr, &repo, &tag, &body) {
+                    *tally.entry("tag").or_default() += 1;
                     mine.push(Acked::Manifest {
                         repo,
                         reference: tag,
@@ -229,6 +189,7 @@ fn operation(a: &ureq::Agent, addr: &Addr, rng: &mut Rng, i: usize, mine: &mut V
             mine.retain(|m| !matches!(m, Acked::Manifest { digest: d, .. } if *d == digest));
             let u = url(addr, &format!("/v2/{repo}/manifests/{digest}"));
             if ok(a.delete(&u).call()).is_some() {
+                *tally.entry("delete").or_default() += 1;
                 mine.push(Acked::Deleted { repo, digest });
             }
         }
@@ -265,7 +226,7 @@ fn blob_intact(a: &ureq::Agent, addr: &Addr, repo: &str, digest: &str) -> bool {
 
 /// After a failed request: wait (at most a minute) until the registry answers again, so
 /// that a restart does not eat the next operations.
-fn wait_up(a: &ureq::Agent, addr: &Addr) {
+pub(super) fn wait_up(a: &ureq::Agent, addr: &Addr) {
     for _ in 0..1200 {
         if ok(a.get(&url(addr, "/v2/")).call()).is_some() {
             return;
@@ -274,25 +235,8 @@ fn wait_up(a: &ureq::Agent, addr: &Addr) {
     }
 }
 
-impl Figures {
-    /// One JSON line of the figures.
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "pushes": self.pushes,
-            "kills": self.kills,
-            "acknowledged": self.acknowledged,
-            "verified": self.verified,
-            "lost": self.lost,
-            "fsck_problems": self.fsck_problems,
-            "fsck_exit": self.fsck_exit,
-            "fsck_within_grace": self.fsck_within_grace,
-            "duration_seconds": (self.duration_seconds * 10.0).round() / 10.0,
-        })
-    }
-}
-
 /// Check one acknowledged push against the registry; a description of what is wrong.
-fn verify(a: &ureq::Agent, addr: &Addr, acked: &Acked) -> Option<String> {
+pub(super) fn verify(a: &ureq::Agent, addr: &Addr, acked: &Acked) -> Option<String> {
     match acked {
         Acked::Blob { repo, digest } => {
             (!blob_intact(a, addr, repo, digest)).then(|| format!("blob {repo}@{digest}"))
@@ -319,112 +263,5 @@ fn verify(a: &ureq::Agent, addr: &Addr, acked: &Acked) -> Option<String> {
                 _ => Some(format!("deleted manifest {repo}@{digest} is back")),
             }
         }
-    }
-}
-
-/// Run `plan` against a registry keeping its data under `data`; `extra` environment
-/// (`PIER_REGISTRY_*`) for the registry and its fsck.
-pub fn run(data: &Path, plan: &Plan, extra: &[(&str, &str)]) -> Figures {
-    let started = Instant::now();
-    let env = Registry::env(data, extra);
-    let service = Arc::new(Mutex::new(Some(Service::start(
-        "pier-registry",
-        data,
-        &env,
-    ))));
-    let addr: Addr = Arc::new(Mutex::new(
-        service
-            .lock()
-            .unwrap()
-            .as_ref()
-            .map(|s| s.addr.clone())
-            .unwrap_or_default(),
-    ));
-    let next = Arc::new(AtomicUsize::new(0));
-    let done = Arc::new(AtomicBool::new(false));
-    let killer = {
-        let (service, addr, done, env, data) = (
-            Arc::clone(&service),
-            Arc::clone(&addr),
-            Arc::clone(&done),
-            env.clone(),
-            data.to_path_buf(),
-        );
-        let (lo, hi) = plan.kill_after_ms;
-        let mut rng = Rng::new(plan.seed ^ 0x9e37_79b9);
-        std::thread::spawn(move || {
-            let mut kills = 0;
-            while !done.load(Ordering::SeqCst) {
-                std::thread::sleep(Duration::from_millis(
-                    lo + rng.below(hi.saturating_sub(lo) + 1),
-                ));
-                if done.load(Ordering::SeqCst) {
-                    break;
-                }
-                let mut s = service.lock().unwrap();
-                if let Some(old) = s.take() {
-                    old.kill();
-                }
-                kills += 1;
-                let new = Service::start("pier-registry", &data, &env);
-                *addr.lock().unwrap() = new.addr.clone();
-                *s = Some(new);
-            }
-            kills
-        })
-    };
-    let clients: Vec<_> = (0..plan.clients.max(1))
-        .map(|c| {
-            let (addr, next, total) = (Arc::clone(&addr), Arc::clone(&next), plan.pushes);
-            let mut rng = Rng::new(plan.seed.wrapping_add(c as u64 * 7919));
-            std::thread::spawn(move || {
-                let (a, mut mine) = (agent(), Vec::new());
-                loop {
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    if i >= total {
-                        return mine;
-                    }
-                    operation(&a, &addr, &mut rng, i, &mut mine);
-                    wait_up(&a, &addr);
-                }
-            })
-        })
-        .collect();
-    let acked: Vec<Acked> = clients
-        .into_iter()
-        .flat_map(|c| c.join().unwrap_or_default())
-        .collect();
-    done.store(true, Ordering::SeqCst);
-    let kills = killer.join().unwrap_or(0);
-    let a = agent();
-    let lost: Vec<String> = acked.iter().filter_map(|x| verify(&a, &addr, x)).collect();
-    // fsck beside the running registry, as an operator would run it, but with no grace
-    // period: whatever a kill left behind that nothing accounts for is judged now, not
-    // passed over as work in flight.
-    let out = std::process::Command::new(crate::server::binary("pier-registry"))
-        .args(["fsck", "--json"])
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .env("PIER_REGISTRY_GC_GRACE_SECONDS", "0")
-        .output()
-        .expect("run pier-registry fsck");
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "fsck printed no JSON ({e}): {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    if let Some(s) = service.lock().unwrap().take() {
-        s.kill();
-    }
-    Figures {
-        pushes: plan.pushes,
-        kills,
-        acknowledged: acked.len(),
-        verified: acked.len() - lost.len(),
-        lost,
-        fsck_problems: report["problems"].as_array().map_or(usize::MAX, Vec::len),
-        fsck_exit: out.status.code().unwrap_or(-1),
-        fsck_within_grace: report["within_grace"].as_u64().unwrap_or(0),
-        duration_seconds: started.elapsed().as_secs_f64(),
     }
 }
