@@ -15,6 +15,7 @@ pub mod nginx;
 pub mod pier;
 pub mod proxy;
 pub mod replicas;
+pub mod rng;
 pub mod server;
 pub mod stored;
 pub mod stress;

@@ -150,7 +150,10 @@ fn read_tag(c: &mut Client, s: &Shared, rng: &mut Rng, r: usize) -> Result<(), S
     if reply.status == 404 {
         // Only before the first write to the tag was acknowledged.
         let writes = s.writes.lock().unwrap();
-        if !writes.get(&(r, t)).is_some_and(|l| l.iter().any(acked_before)) {
+        if !writes
+            .get(&(r, t))
+            .is_some_and(|l| l.iter().any(acked_before))
+        {
             return Ok(());
         }
     }

@@ -9,27 +9,7 @@ use crate::Pier;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-/// A small deterministic generator (SplitMix64): runs are repeatable from their seed.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (`n` > 0).
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
+pub use crate::rng::Rng;
 
 /// What the clients of a run saw: operations by kind, documented outcomes, errors.
 #[derive(Default)]
