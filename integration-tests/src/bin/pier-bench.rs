@@ -120,6 +120,9 @@ enum Cmd {
         tags: usize,
         #[arg(long, default_value_t = 13)]
         seed: u64,
+        /// Keep the pair's data and logs here (default: a temporary directory, removed).
+        #[arg(long)]
+        dir: Option<PathBuf>,
     },
     /// Start a Pier pair in a temporary directory and run mixed load on it, sampling memory
     /// and descriptors (docs/reliability.md, "Soak").
@@ -139,6 +142,9 @@ enum Cmd {
         rss_slack: f64,
         #[arg(long, default_value_t = 13)]
         seed: u64,
+        /// Keep the pair's data and logs here (default: a temporary directory, removed).
+        #[arg(long)]
+        dir: Option<PathBuf>,
     },
     /// Crash safety: start pier-registry (built beside this program) on fresh data,
     /// `kill -9` and restart it at random moments during the pushes, then verify every
@@ -252,7 +258,8 @@ fn main() {
             repositories,
             tags,
             seed,
-        } => on_own_pier(|pier| {
+            dir,
+        } => on_own_pier(dir, |pier| {
             let plan = stress::concurrency::Plan {
                 clients,
                 duration: Duration::from_secs_f64(seconds),
@@ -271,7 +278,8 @@ fn main() {
             window,
             rss_slack,
             seed,
-        } => on_own_pier(|pier| {
+            dir,
+        } => on_own_pier(dir, |pier| {
             let plan = stress::soak::Plan {
                 clients,
                 duration: Duration::from_secs_f64(seconds),
@@ -306,12 +314,13 @@ fn main() {
     }
 }
 
-/// Run `f` on a Pier pair of its own, in a temporary directory removed afterwards.
+/// Run `f` on a Pier pair of its own, under `dir` (kept) or a temporary directory (removed).
 fn on_own_pier(
+    dir: Option<PathBuf>,
     f: impl FnOnce(&pier_integration_tests::Pier) -> Result<(), String>,
 ) -> Result<(), String> {
-    let dir = tempfile::tempdir().map_err(|e| format!("a temporary directory: {e}"))?;
-    let pier = stress::start_pier(dir.path());
+    let tmp = tempfile::tempdir().map_err(|e| format!("a temporary directory: {e}"))?;
+    let pier = stress::start_pier(dir.as_deref().unwrap_or(tmp.path()));
     f(&pier)
 }
 
