@@ -12,6 +12,9 @@ pub const ENV_PREFIX: &str = "PIER_INDEX";
 
 pub use pier_shared::config::Secret;
 
+mod abuse;
+pub use abuse::{LimitsConfig, LoginThrottleConfig};
+
 #[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct IndexConfig {
@@ -23,6 +26,9 @@ pub struct IndexConfig {
     pub passwords: PasswordConfig,
     pub v1: V1Config,
     pub keys: KeysConfig,
+    pub login_throttle: LoginThrottleConfig,
+    pub limits: LimitsConfig,
+    pub rate_limit: pier_shared::rate_limit::RateLimitConfig,
 }
 
 /// `[keys]`: the token signing keys every replica shares (docs/token-flow.md, "Signing keys").
@@ -100,8 +106,22 @@ pub struct HttpConfig {
     pub tls_certificate: String,
     /// PEM private key for `tls_certificate`.
     pub tls_key: String,
+    /// How often both TLS files are checked for a change (a new pair is served to new
+    /// connections without a restart; a bad one is logged and the old kept). 0: never.
+    pub tls_reload_seconds: u64,
     /// Worker threads (0: one per core).
     pub workers: usize,
+    /// Proxies (addresses or CIDR blocks) whose `X-Forwarded-For` names the client; empty:
+    /// the peer address is the client, whatever the header says.
+    pub trusted_proxies: Vec<String>,
+    /// A client must send a request's headers within this time of connecting (or of the
+    /// previous response, after keep-alive), else the connection is closed (slowloris).
+    pub header_timeout_seconds: u64,
+    /// An idle keep-alive connection is closed after this long.
+    pub keep_alive_seconds: u64,
+    /// A request body that sends nothing for this long ends the request with an error
+    /// (a stalled upload); its upload session stays resumable.
+    pub body_idle_timeout_seconds: u64,
 }
 
 impl Default for HttpConfig {
@@ -111,7 +131,12 @@ impl Default for HttpConfig {
             public_url: String::new(),
             tls_certificate: String::new(),
             tls_key: String::new(),
+            tls_reload_seconds: 10,
             workers: 0,
+            trusted_proxies: Vec::new(),
+            header_timeout_seconds: 10,
+            keep_alive_seconds: 5,
+            body_idle_timeout_seconds: 60,
         }
     }
 }
@@ -237,6 +262,13 @@ impl IndexConfig {
         c
     }
 
+    /// Do browsers reach the index over HTTPS: it serves TLS itself, or `http.public_url`
+    /// is `https://…` (a TLS-terminating proxy in front)? Then the UI's cookies are
+    /// `Secure` and every response carries `Strict-Transport-Security`.
+    pub fn https(&self) -> bool {
+        !self.http.tls_certificate.is_empty() || self.http.public_url.starts_with("https://")
+    }
+
     pub fn validate(&self) -> Result<(), pier_shared::config::ConfigError> {
         use pier_shared::config::ConfigError::Invalid;
         if self.http.tls_certificate.is_empty() != self.http.tls_key.is_empty() {
@@ -284,6 +316,14 @@ impl IndexConfig {
         if !self.keys.encryption_key.is_empty() {
             crate::keys::kek::parse(self.keys.encryption_key.expose()).map_err(Invalid)?;
         }
+        let t = &self.login_throttle;
+        if t.max_failures > 0 && (t.window_seconds == 0 || t.block_seconds == 0) {
+            return Err(Invalid(
+                "login_throttle.window_seconds and block_seconds must be positive".into(),
+            ));
+        }
+        self.http.validate_clients().map_err(Invalid)?;
+        self.rate_limit.validate().map_err(Invalid)?;
         let url = &self.http.public_url;
         if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
             return Err(Invalid(

@@ -6,7 +6,7 @@
 //! `routes::v2`). Internal causes are logged here and never reach a body.
 
 use crate::db::DbError;
-use actix_web::http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
+use actix_web::http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 
@@ -23,6 +23,16 @@ pub enum Error {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// Refused for a while: too many failed logins (`services::login_throttle`) or
+    /// requests (`[rate_limit]`); the client may retry after `retry_after` seconds.
+    #[error("{reason}; retry in {retry_after} seconds")]
+    TooManyRequests {
+        retry_after: u64,
+        reason: &'static str,
+    },
+    /// A body larger than the configured limit for its kind (`[limits]`).
+    #[error("the request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
     #[error("database: {0}")]
     Db(#[from] DbError),
     #[error("internal: {0}")]
@@ -40,7 +50,38 @@ impl From<diesel::result::Error> for Error {
 /// The realm of every Basic challenge the index sends.
 pub const BASIC_CHALLENGE: &str = r#"Basic realm="pier-index""#;
 
+/// The reason of a 429 from the login throttle.
+pub const LOGIN_THROTTLED: &str = "too many failed logins from this address";
+/// The reason of a 429 from `[rate_limit]`.
+pub const RATE_LIMITED: &str = "request rate limit exceeded";
+
 impl Error {
+    /// A 429 from the login throttle.
+    pub fn login_throttled(retry_after: u64) -> Error {
+        Error::TooManyRequests {
+            retry_after,
+            reason: LOGIN_THROTTLED,
+        }
+    }
+
+    /// `Retry-After` of a 429, if this is one.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Error::TooManyRequests { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        }
+    }
+
+    /// Add `Retry-After` to `res` if this is a 429.
+    pub fn add_retry_after(&self, res: &mut HttpResponse) {
+        if let Some(secs) = self.retry_after() {
+            res.headers_mut().insert(
+                RETRY_AFTER,
+                actix_web::http::header::HeaderValue::from(secs),
+            );
+        }
+    }
+
     /// `(status, slug, title)` of the problem this error is answered with.
     fn kind(&self) -> (StatusCode, &'static str, &'static str) {
         match self {
@@ -53,6 +94,16 @@ impl Error {
             Error::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
             Error::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             Error::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            Error::TooManyRequests { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-requests",
+                "Too many requests",
+            ),
+            Error::PayloadTooLarge(_) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "Payload too large",
+            ),
             Error::Db(e) if e.is_unavailable() => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
@@ -104,6 +155,7 @@ impl ResponseError for Error {
                 res.headers_mut().insert(WWW_AUTHENTICATE, v);
             }
         }
+        self.add_retry_after(&mut res);
         res
     }
 }

@@ -18,8 +18,7 @@ fn serve(config: IndexConfig) -> Result<(), String> {
 }
 
 fn main() {
-    env_logger::Builder::from_env(env_logger::Env::new().filter_or("PIER_INDEX_LOG", "info"))
-        .init();
+    pier_shared::logging::init("PIER_INDEX_LOG");
     let cli = Cli::parse();
     let config =
         IndexConfig::load(cli.config.as_deref()).unwrap_or_else(|e| fail(2, &e.to_string()));

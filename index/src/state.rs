@@ -6,6 +6,8 @@ use crate::db::Db;
 use crate::keys::KeyRing;
 use crate::services::audit::AuditLog;
 use crate::services::credentials::Credentials;
+use pier_shared::client::TrustedProxies;
+use pier_shared::rate_limit::RateLimiter;
 use std::sync::{Arc, OnceLock};
 
 #[derive(Clone)]
@@ -15,6 +17,10 @@ pub struct Index {
     pub config: Arc<IndexConfig>,
     pub credentials: Arc<Credentials>,
     pub audit: Arc<AuditLog>,
+    /// `http.trusted_proxies`, parsed: who a request comes from.
+    pub proxies: Arc<TrustedProxies>,
+    /// `[rate_limit]`, this process's buckets.
+    pub rate_limit: Arc<RateLimiter>,
     /// `http.public_url`, or the URL derived from the bound address (set by `server::bind`).
     bound_url: Arc<OnceLock<String>>,
 }
@@ -31,9 +37,16 @@ impl Index {
             keys: Arc::new(keys),
             credentials: Arc::new(Credentials::new(&config.passwords)),
             audit: Arc::new(AuditLog::default()),
+            proxies: Arc::new(TrustedProxies::parse(&config.http.trusted_proxies)?),
+            rate_limit: Arc::new(RateLimiter::new(&config.rate_limit)),
             config: Arc::new(config),
             bound_url: Arc::new(OnceLock::new()),
         })
+    }
+
+    /// Where `req` comes from, for the login throttle and the rate limit.
+    pub fn client(&self, req: &actix_web::HttpRequest) -> crate::services::login_throttle::Client {
+        crate::services::login_throttle::Client::new(self.proxies.client_of(req))
     }
 
     /// Remember the URL of the bound address, used when `http.public_url` is empty.

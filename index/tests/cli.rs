@@ -52,9 +52,13 @@ fn open(dir: &Path) -> pier_index::Index {
     pier_index::Index::open(c).unwrap()
 }
 
+fn local() -> pier_index::services::login_throttle::Client {
+    pier_index::services::login_throttle::Client::new([127, 0, 0, 1].into())
+}
+
 async fn can_log_in(dir: &Path, user: &str, password: &str) -> bool {
     let index = open(dir);
-    pier_index::services::tokens::authenticate(&index, user, password)
+    pier_index::services::tokens::authenticate(&index, &local(), user, password)
         .await
         .is_ok()
 }
@@ -191,9 +195,10 @@ async fn repo_visibility_command() {
     ));
     {
         let index = open(dir);
-        let alice = pier_index::services::tokens::authenticate(&index, "alice", "alice-pw")
-            .await
-            .unwrap();
+        let alice =
+            pier_index::services::tokens::authenticate(&index, &local(), "alice", "alice-pw")
+                .await
+                .unwrap();
         let req = pier_index::services::tokens::TokenRequest {
             service: "pier-registry".into(),
             scopes: vec!["repository:alice/app:push".parse().unwrap()],

@@ -7,13 +7,18 @@
 pub mod artifacts;
 pub mod bench;
 pub mod browser;
+pub mod docker;
 pub mod image;
+pub mod logscan;
 pub mod nginx;
 pub mod pier;
+pub mod proxy;
 pub mod replicas;
 pub mod server;
 pub mod stored;
+pub mod tls;
 pub mod tools;
+pub mod ui;
 pub mod v1;
 
 pub use image::{OciLayout, Platform};

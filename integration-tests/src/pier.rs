@@ -121,11 +121,24 @@ impl Pier {
             .and_then(|l| l.local_addr())
             .expect("free port")
             .port();
-        Self::start_full(dir, ttl, Some(port), index_extra)
+        Self::start_full(dir, ttl, Some(port), index_extra, None, &[])
     }
 
     fn start_inner(dir: &Path, ttl: u32, registry_port: Option<u16>) -> Pier {
-        Self::start_full(dir, ttl, registry_port, &[])
+        Self::start_full(dir, ttl, registry_port, &[], None, &[])
+    }
+
+    /// Both services over HTTPS with `tls` (a certificate for 127.0.0.1), the registry
+    /// trusting its CA to reach the index; `index_extra` / `registry_extra` come last.
+    /// URLs: `https://<addr>` (see [`crate::tls::agent`] for a client).
+    pub fn start_tls(
+        dir: &Path,
+        ttl: u32,
+        tls: &crate::tls::ServerCert,
+        index_extra: &[(&str, &str)],
+        registry_extra: &[(&str, &str)],
+    ) -> Pier {
+        Self::start_full(dir, ttl, None, index_extra, Some(tls), registry_extra)
     }
 
     fn start_full(
@@ -133,26 +146,54 @@ impl Pier {
         ttl: u32,
         registry_port: Option<u16>,
         index_extra: &[(&str, &str)],
+        tls: Option<&crate::tls::ServerCert>,
+        registry_extra: &[(&str, &str)],
     ) -> Pier {
+        let owned = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
         let index_data = dir.join("index");
         let db = pier_shared::testing::database_url(&index_data, "index.db");
         let mut env = index_env(&index_data, &db);
+        let (scheme, mut tls_env) = match tls {
+            Some(t) => (
+                "https",
+                vec![
+                    ("HTTP_TLS_CERTIFICATE", t.cert.display().to_string()),
+                    ("HTTP_TLS_KEY", t.key.display().to_string()),
+                ],
+            ),
+            None => ("http", Vec::new()),
+        };
         env.extend(
-            index_extra
+            tls_env
                 .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string())),
+                .map(|(k, v)| (format!("PIER_INDEX_{k}"), v.clone())),
         );
+        env.extend(owned(index_extra));
         let listen = registry_port.map(|p| format!("127.0.0.1:{p}"));
         if let Some(l) = &listen {
             env.push(("PIER_INDEX_REGISTRY_URL".into(), format!("http://{l}")));
         }
         let index = Service::start("pier-index", &index_data, &env);
-        let base = format!("http://{}", index.addr);
+        let base = format!("{scheme}://{}", index.addr);
         let registry_data = dir.join("registry");
         let mut token_env = registry_token_env(&base, ttl);
         if let Some(l) = &listen {
             token_env.push(("PIER_REGISTRY_HTTP_LISTEN".into(), l.clone()));
         }
+        if let Some(t) = tls {
+            tls_env.push(("AUTH_CA_CERTIFICATE", t.ca.display().to_string()));
+        }
+        token_env.extend(
+            tls_env
+                .iter()
+                .map(|(k, v)| (format!("PIER_REGISTRY_{k}"), v.clone())),
+        );
+        token_env.extend(owned(registry_extra));
         let extra: Vec<(&str, &str)> = token_env
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))

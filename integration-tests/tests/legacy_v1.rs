@@ -221,6 +221,14 @@ fn bad_input_is_refused_cleanly() {
         &bad.registry_call("PUT", &j(&extra[0].id), &[], Some(b"[1]")),
         400,
     );
+    // A JSON body over `limits.json_max_bytes` (1 MiB): 413, for image json and tags.
+    let huge = vec![b' '; 1024 * 1024 + 1];
+    assert_v1_error(
+        &bad.registry_call("PUT", &j(&extra[0].id), &[], Some(&huge)),
+        413,
+    );
+    let tag = "/v1/repositories/alice/one/tags/big";
+    assert_v1_error(&bad.registry_call("PUT", tag, &[], Some(&huge)), 413);
     // An image not in the index's list for the repository.
     let stranger = chain(4, &[10]);
     assert_v1_error(

@@ -59,7 +59,7 @@ fn fail(msg: String) -> ! {
 fn main() {
     // Both services in one process: the registry's allocator setting (see its doc).
     pier_registry::memory::limit_malloc_arenas();
-    env_logger::Builder::from_env(env_logger::Env::new().filter_or("PIER_LOG", "info")).init();
+    pier_shared::logging::init("PIER_LOG");
     let (data_dir, registry_listen, index_listen, registry_config, index_config) =
         match Cli::parse().command {
             Command::Walkthrough(args) => return walkthrough::run(args),

@@ -21,6 +21,7 @@ pub struct RegistryConfig {
     pub auth: AuthConfig,
     pub gc: GcConfig,
     pub v1: V1Config,
+    pub rate_limit: pier_shared::rate_limit::RateLimitConfig,
 }
 
 /// `[v1]`: the legacy Docker v1 registry protocol (docs/legacy-v1.md).
@@ -56,8 +57,43 @@ pub struct HttpConfig {
     pub tls_certificate: String,
     /// PEM private key for `tls_certificate`.
     pub tls_key: String,
+    /// How often both TLS files are checked for a change (a new pair is served to new
+    /// connections without a restart; a bad one is logged and the old kept). 0: never.
+    pub tls_reload_seconds: u64,
     /// Worker threads (0: one per core).
     pub workers: usize,
+    /// Proxies (addresses or CIDR blocks) whose `X-Forwarded-For` names the client; empty:
+    /// the peer address is the client, whatever the header says.
+    pub trusted_proxies: Vec<String>,
+    /// A client must send a request's headers within this time of connecting (or of the
+    /// previous response, after keep-alive), else the connection is closed (slowloris).
+    pub header_timeout_seconds: u64,
+    /// An idle keep-alive connection is closed after this long.
+    pub keep_alive_seconds: u64,
+    /// A request body that sends nothing for this long ends the request with an error
+    /// (a stalled upload); its upload session stays resumable.
+    pub body_idle_timeout_seconds: u64,
+}
+
+impl HttpConfig {
+    pub fn validate_clients(&self) -> Result<(), String> {
+        pier_shared::client::TrustedProxies::parse(&self.trusted_proxies)?;
+        if self.header_timeout_seconds == 0 || self.body_idle_timeout_seconds == 0 {
+            return Err(
+                "http.header_timeout_seconds and body_idle_timeout_seconds must be positive".into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// The settings [`pier_shared::slow`] applies to the server.
+    pub fn clients(&self) -> pier_shared::slow::Clients {
+        pier_shared::slow::Clients {
+            header_timeout: std::time::Duration::from_secs(self.header_timeout_seconds),
+            keep_alive: std::time::Duration::from_secs(self.keep_alive_seconds),
+            body_idle_timeout: std::time::Duration::from_secs(self.body_idle_timeout_seconds),
+        }
+    }
 }
 
 impl Default for HttpConfig {
@@ -66,7 +102,12 @@ impl Default for HttpConfig {
             listen: "127.0.0.1:5000".into(),
             tls_certificate: String::new(),
             tls_key: String::new(),
+            tls_reload_seconds: 10,
             workers: 0,
+            trusted_proxies: Vec::new(),
+            header_timeout_seconds: 10,
+            keep_alive_seconds: 5,
+            body_idle_timeout_seconds: 60,
         }
     }
 }
@@ -99,6 +140,8 @@ pub struct LimitsConfig {
     pub max_page_size: usize,
     /// Page size of `_catalog` when the client gives no `n`.
     pub catalog_default_page_size: usize,
+    /// Largest JSON body of the v1 protocol (an image's json, a tag); larger → 413.
+    pub json_max_bytes: usize,
 }
 
 impl Default for LimitsConfig {
@@ -107,6 +150,7 @@ impl Default for LimitsConfig {
             manifest_max_bytes: 4 * 1024 * 1024,
             max_page_size: 10_000,
             catalog_default_page_size: 1_000,
+            json_max_bytes: 1024 * 1024,
         }
     }
 }
@@ -210,6 +254,9 @@ pub struct AuthConfig {
     pub confirm_cache_entries: usize,
     /// Time limit of one request to the index (keys or introspection).
     pub index_timeout_seconds: u64,
+    /// Seconds between two probes of the index (writes are refused while it does not
+    /// answer); 0: no probe, only real confirmations tell.
+    pub index_probe_seconds: u64,
     /// Clock skew tolerated on `exp` and `nbf`.
     pub leeway_seconds: u64,
     /// Signature algorithms accepted (asymmetric only).
@@ -234,6 +281,7 @@ impl Default for AuthConfig {
             confirm_ttl_seconds: 10,
             confirm_cache_entries: 10_000,
             index_timeout_seconds: 5,
+            index_probe_seconds: 2,
             leeway_seconds: 60,
             algorithms: vec!["ES256".into()],
             ca_certificate: String::new(),
@@ -335,6 +383,8 @@ impl RegistryConfig {
             ));
         }
         self.storage.validate().map_err(Invalid)?;
+        self.http.validate_clients().map_err(Invalid)?;
+        self.rate_limit.validate().map_err(Invalid)?;
         self.auth.validate().map_err(Invalid)
     }
 

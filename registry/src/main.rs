@@ -35,8 +35,7 @@ enum Command {
 
 fn main() {
     pier_registry::memory::limit_malloc_arenas();
-    env_logger::Builder::from_env(env_logger::Env::new().filter_or("PIER_REGISTRY_LOG", "info"))
-        .init();
+    pier_shared::logging::init("PIER_REGISTRY_LOG");
     let cli = Cli::parse();
     let config = match RegistryConfig::load(cli.config.as_deref()) {
         Ok(c) => c,

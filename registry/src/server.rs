@@ -5,11 +5,14 @@ use crate::routes;
 use crate::state::Registry;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::middleware::{DefaultHeaders, Logger};
+use actix_web::middleware::{from_fn, DefaultHeaders, Logger};
 use actix_web::{web, App, HttpServer};
+use pier_shared::slow::BodyIdleTimeout;
 
 /// The application: `/v2` API with its version header on every response (errors too).
-/// Load balancers' probes (`/healthz`, `/readyz`) are not logged, like `/v2/`.
+/// Load balancers' probes (`/healthz`, `/readyz`) are not logged, like `/v2/`. The request
+/// line is method and path only (`%U`, no query string, as in the index): a query may
+/// carry an upload's state or a presigned redirect's parameters, never worth a log line.
 pub fn app(
     reg: Registry,
 ) -> App<
@@ -21,12 +24,15 @@ pub fn app(
         InitError = (),
     >,
 > {
+    let idle = BodyIdleTimeout(reg.config.http.clients().body_idle_timeout);
     App::new()
         .app_data(web::Data::new(reg))
-        .app_data(web::PayloadConfig::new(usize::MAX))
+        .app_data(idle)
+        .wrap(from_fn(pier_shared::slow::idle_body))
         .wrap(DefaultHeaders::new().add(routes::API_VERSION_HEADER))
         .wrap(
-            Logger::new("%a \"%r\" %s %b %Dms")
+            Logger::new(r#"%a "%{method}xi %U" %s %b %Dms"#)
+                .custom_request_replace("method", |req| req.method().to_string())
                 .exclude("/v2/")
                 .exclude(routes::health::HEALTHZ)
                 .exclude(routes::health::READYZ),
@@ -45,17 +51,28 @@ pub fn bind(
     if actix_web::rt::System::try_current().is_some() {
         let auth = std::sync::Arc::clone(&reg.auth);
         actix_web::rt::spawn(async move { auth.prefetch().await });
+        let auth = std::sync::Arc::clone(&reg.auth);
+        let every = std::time::Duration::from_secs(config.auth.index_probe_seconds);
+        actix_web::rt::spawn(async move { auth.watch_index(every).await });
         crate::gc::task::spawn(reg.clone());
     }
     let http = &config.http;
-    let mut server = HttpServer::new(move || app(reg.clone()));
+    let clients = http.clients();
+    let mut server = HttpServer::new(move || app(reg.clone()))
+        .client_request_timeout(clients.header_timeout)
+        .client_disconnect_timeout(std::time::Duration::from_secs(1))
+        .keep_alive(clients.keep_alive);
     if http.workers > 0 {
         server = server.workers(http.workers);
     }
     let server = if http.tls_certificate.is_empty() {
         server.bind(&http.listen)
     } else {
-        let tls = pier_shared::tls::server_config(&http.tls_certificate, &http.tls_key)?;
+        let tls = pier_shared::tls::reloading_server_config(
+            &http.tls_certificate,
+            &http.tls_key,
+            std::time::Duration::from_secs(http.tls_reload_seconds),
+        )?;
         server.bind_rustls_0_23(&http.listen, tls)
     }
     .map_err(|e| format!("cannot listen on {}: {e}", http.listen))?;

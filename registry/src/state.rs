@@ -15,6 +15,10 @@ pub struct Registry {
     pub auth: Arc<Gate>,
     /// The legacy v1 protocol's link to the index and its sessions.
     pub v1: Arc<crate::services::v1::V1State>,
+    /// `http.trusted_proxies`, parsed: who a request comes from.
+    pub proxies: Arc<pier_shared::client::TrustedProxies>,
+    /// `[rate_limit]`, this process's buckets.
+    pub rate_limit: Arc<pier_shared::rate_limit::RateLimiter>,
 }
 
 impl Registry {
@@ -33,6 +37,12 @@ impl Registry {
         )?;
         Ok(Registry {
             v1: Arc::new(v1),
+            proxies: Arc::new(pier_shared::client::TrustedProxies::parse(
+                &config.http.trusted_proxies,
+            )?),
+            rate_limit: Arc::new(pier_shared::rate_limit::RateLimiter::new(
+                &config.rate_limit,
+            )),
             db,
             storage,
             config: Arc::new(config),

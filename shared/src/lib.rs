@@ -6,13 +6,17 @@
 //! [`oci_error`]. Apart from reading configuration files, its only I/O is the database pool
 //! both services keep their metadata in ([`db`]: SQLite or PostgreSQL).
 
+pub mod client;
 pub mod config;
 pub mod db;
 pub mod digest;
 pub mod health;
+pub mod logging;
 pub mod name;
 pub mod oci_error;
+pub mod rate_limit;
 pub mod scope;
+pub mod slow;
 pub mod tls;
 pub mod token;
 pub mod v1;

@@ -9,6 +9,7 @@
 pub mod access_tokens;
 pub mod audit;
 pub mod deletions;
+pub mod login_failures;
 pub mod namespaces;
 pub mod refresh_tokens;
 pub mod repositories;

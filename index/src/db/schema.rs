@@ -171,3 +171,13 @@ diesel::table! {
         retire_after -> Nullable<BigInt>,
     }
 }
+
+diesel::table! {
+    login_failures (address, account) {
+        account -> Text,
+        address -> Text,
+        window_start -> BigInt,
+        failures -> BigInt,
+        last_failure -> BigInt,
+    }
+}

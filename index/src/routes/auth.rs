@@ -5,6 +5,7 @@
 use crate::error::Error;
 use crate::services::access_tokens::RTI_PREFIX;
 use crate::services::introspection::{standing, Standing};
+use crate::services::login_throttle::Client;
 use crate::services::policy::Subject;
 use crate::services::tokens;
 use crate::state::Index;
@@ -70,12 +71,16 @@ pub async fn bearer_subject(index: &Index, token: &str) -> Result<Subject, Error
     }
 }
 
-async fn subject(index: Index, creds: Option<Credentials>) -> Result<Option<Subject>, Error> {
+async fn subject(
+    index: Index,
+    client: Client,
+    creds: Option<Credentials>,
+) -> Result<Option<Subject>, Error> {
     match creds {
         None => Ok(None),
-        Some(Credentials::Basic { user, password }) => {
-            Ok(Some(tokens::authenticate(&index, &user, &password).await?))
-        }
+        Some(Credentials::Basic { user, password }) => Ok(Some(
+            tokens::authenticate(&index, &client, &user, &password).await?,
+        )),
         Some(Credentials::Bearer(token)) => Ok(Some(bearer_subject(&index, &token).await?)),
     }
 }
@@ -97,10 +102,10 @@ impl FromRequest for MaybeCaller {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let parsed = index_of(req).and_then(|i| Ok((i, credentials(req)?)));
+        let parsed = index_of(req).and_then(|i| Ok((i.client(req), i, credentials(req)?)));
         Box::pin(async move {
-            let (index, creds) = parsed?;
-            Ok(MaybeCaller(subject(index, creds).await?))
+            let (client, index, creds) = parsed?;
+            Ok(MaybeCaller(subject(index, client, creds).await?))
         })
     }
 }

@@ -49,9 +49,10 @@ fn check_registry(index: &Index, req: &HttpRequest) -> Result<(), Error> {
 pub async fn introspect(
     req: HttpRequest,
     index: web::Data<Index>,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, Error> {
     check_registry(&index, &req)?;
+    let body = super::body::form(&req, payload, index.config.limits.form_max_bytes).await?;
     let form: IntrospectForm = serde_urlencoded::from_bytes(&body)
         .map_err(|_| Error::BadRequest("expected a form with token (and scope)".into()))?;
     let wanted = match form.scope.as_deref() {

@@ -4,9 +4,11 @@
 
 pub mod api;
 pub mod auth;
+pub mod body;
 pub mod health;
 pub mod introspect;
 pub mod keys;
+pub mod limit;
 pub mod token;
 pub mod v1;
 pub mod v2;

@@ -7,10 +7,10 @@ use super::auth::{credentials, Credentials};
 use crate::error::{Error, BASIC_CHALLENGE};
 use crate::services::tokens::{self, Issued, TokenRequest};
 use crate::state::Index;
-use actix_web::http::header::WWW_AUTHENTICATE;
+use actix_web::http::header::{RETRY_AFTER, WWW_AUTHENTICATE};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
-use pier_shared::Scope;
+use pier_shared::{ErrorCode, OciError, Scope};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +23,15 @@ pub enum TokenError {
     InvalidGrant,
     #[error("grant_type is password or refresh_token")]
     UnsupportedGrant,
+    /// The login throttle or the rate limit: 429 in the registry error format, which
+    /// docker prints (`toomanyrequests: …`), with `Retry-After`.
+    #[error("{reason}; retry in {retry_after} seconds")]
+    TooManyRequests {
+        retry_after: u64,
+        reason: &'static str,
+    },
+    #[error("the request body is larger than {0} bytes")]
+    TooLarge(usize),
     #[error(transparent)]
     Internal(Error),
 }
@@ -32,6 +41,14 @@ impl From<Error> for TokenError {
         match e {
             Error::Unauthenticated => TokenError::Unauthorized,
             Error::BadRequest(m) => TokenError::InvalidRequest(m),
+            Error::TooManyRequests {
+                retry_after,
+                reason,
+            } => TokenError::TooManyRequests {
+                retry_after,
+                reason,
+            },
+            Error::PayloadTooLarge(n) => TokenError::TooLarge(n),
             other => TokenError::Internal(other),
         }
     }
@@ -41,14 +58,24 @@ impl ResponseError for TokenError {
     fn status_code(&self) -> StatusCode {
         match self {
             TokenError::Unauthorized => StatusCode::UNAUTHORIZED,
+            TokenError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            TokenError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             TokenError::Internal(e) => e.status_code(),
             _ => StatusCode::BAD_REQUEST,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
+        if let TokenError::TooManyRequests { retry_after, .. } = self {
+            return OciError::with_message(ErrorCode::TooManyRequests, self.to_string())
+                .header(RETRY_AFTER, retry_after.to_string())
+                .error_response();
+        }
         let (code, detail) = match self {
-            TokenError::InvalidRequest(_) => ("invalid_request", self.to_string()),
+            TokenError::InvalidRequest(_) | TokenError::TooLarge(_) => {
+                ("invalid_request", self.to_string())
+            }
+            TokenError::TooManyRequests { .. } => ("too_many_requests", self.to_string()),
             TokenError::Unauthorized => ("invalid_client", self.to_string()),
             TokenError::InvalidGrant => ("invalid_grant", self.to_string()),
             TokenError::UnsupportedGrant => ("unsupported_grant_type", self.to_string()),
@@ -150,7 +177,8 @@ pub async fn get(req: HttpRequest, index: web::Data<Index>) -> Result<HttpRespon
             if param("account").is_some_and(|a| !a.is_empty() && a != user) {
                 return Err(TokenError::InvalidRequest("account and user differ".into()));
             }
-            let (subject, pat) = tokens::login(&index, &user, &password).await?;
+            let (subject, pat) =
+                tokens::login(&index, &index.client(&req), &user, &password).await?;
             (Some(subject), pat)
         }
         Some(Credentials::Bearer(_)) => return Err(TokenError::Unauthorized),
@@ -193,7 +221,12 @@ pub struct TokenForm {
 ///
 /// 200 {"token":"eyJ…","access_token":"eyJ…","expires_in":300,"issued_at":"…","scope":"…"}
 /// ```
-pub async fn post(index: web::Data<Index>, body: web::Bytes) -> Result<HttpResponse, TokenError> {
+pub async fn post(
+    req: HttpRequest,
+    index: web::Data<Index>,
+    payload: web::Payload,
+) -> Result<HttpResponse, TokenError> {
+    let body = super::body::form(&req, payload, index.config.limits.form_max_bytes).await?;
     let form = form(&body)?;
     let service = service(&index, form.service.as_deref())?;
     let scopes = scopes(form.scope.iter().map(String::as_str))?;
@@ -202,7 +235,7 @@ pub async fn post(index: web::Data<Index>, body: web::Bytes) -> Result<HttpRespo
         Some("password") => {
             let user = form.username.as_deref().unwrap_or_default();
             let password = form.password.as_deref().unwrap_or_default();
-            let (subject, pat) = tokens::login(&index, user, password).await?;
+            let (subject, pat) = tokens::login(&index, &index.client(&req), user, password).await?;
             let offline = (form.access_type.as_deref() == Some("offline") && pat.is_none())
                 .then_some(client_id);
             let rti = pat.as_ref().map(|p| p.rti.clone());

@@ -8,6 +8,7 @@ pub mod credentials;
 pub mod deletions;
 pub mod flows;
 pub mod introspection;
+pub mod login_throttle;
 pub mod namespaces;
 pub mod policy;
 pub mod random;

@@ -4,6 +4,7 @@
 //! Only the SHA-256 of a refresh token is stored; redeeming one is a lookup, never bcrypt.
 
 use super::access_tokens::{self, PatLogin, PatScope};
+use super::login_throttle::{self, Client};
 use super::policy::{self, Subject};
 use super::random;
 use crate::db::{namespaces, now, refresh_tokens, repositories, users, Conn, DbError};
@@ -46,8 +47,18 @@ fn subject_of(user: &users::User) -> Subject {
     }
 }
 
-/// Check a user name and password (bcrypt at most once per cache period).
-pub async fn authenticate(index: &Index, name: &str, password: &str) -> Result<Subject> {
+/// Check a user name and password (bcrypt at most once per cache period), through the
+/// login throttle: a `client` with too many failures is refused (429) unchecked.
+pub async fn authenticate(
+    index: &Index,
+    client: &Client,
+    name: &str,
+    password: &str,
+) -> Result<Subject> {
+    login_throttle::guard(index, client, name, check_password(index, name, password)).await
+}
+
+async fn check_password(index: &Index, name: &str, password: &str) -> Result<Subject> {
     let owned = name.to_string();
     let user = index.db.run(move |c| users::find(c, &owned)).await?;
     match user {
@@ -62,16 +73,21 @@ pub async fn authenticate(index: &Index, name: &str, password: &str) -> Result<S
 
 /// A login at the token endpoint: a password, or a personal access token (whose scope then
 /// limits the grant; no bcrypt for those).
+/// Throttled like [`authenticate`].
 pub async fn login(
     index: &Index,
+    client: &Client,
     name: &str,
     password: &str,
 ) -> Result<(Subject, Option<PatLogin>)> {
-    if access_tokens::is_secret(password) {
-        let pat = access_tokens::authenticate(index, name, password).await?;
-        return Ok((pat.subject.clone(), Some(pat)));
-    }
-    Ok((authenticate(index, name, password).await?, None))
+    let attempt = async {
+        if access_tokens::is_secret(password) {
+            let pat = access_tokens::authenticate(index, name, password).await?;
+            return Ok((pat.subject.clone(), Some(pat)));
+        }
+        Ok((check_password(index, name, password).await?, None))
+    };
+    login_throttle::guard(index, client, name, attempt).await
 }
 
 /// The subject and id of a valid refresh token of an enabled user.

@@ -9,6 +9,7 @@ use super::{random, tokens};
 use crate::db::web_sessions::{self, WebSession};
 use crate::db::{now, users, DbError};
 use crate::error::{Error, Result};
+use crate::services::login_throttle::Client;
 use crate::state::Index;
 use sha2::{Digest, Sha256};
 
@@ -27,8 +28,8 @@ pub struct Session {
 }
 
 /// Check the password and open a session; returns the cookie's token.
-pub async fn login(index: &Index, name: &str, password: &str) -> Result<String> {
-    let subject = tokens::authenticate(index, name, password).await?;
+pub async fn login(index: &Index, client: &Client, name: &str, password: &str) -> Result<String> {
+    let subject = tokens::authenticate(index, client, name, password).await?;
     let token = random::token();
     let row = WebSession {
         token_hash: hash(&token),

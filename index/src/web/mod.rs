@@ -22,9 +22,24 @@ mod session;
 mod teams;
 mod tokens;
 
+use crate::error::Error;
+use actix_web::error::UrlencodedError;
 use actix_web::{web, HttpResponse};
 
 pub use session::{WebUser, SESSION_COOKIE};
+
+/// The web UI's forms: at most `limit` bytes (a 413 page), else a 400 page when malformed.
+pub fn form_config(limit: usize) -> web::FormConfig {
+    web::FormConfig::default()
+        .limit(limit)
+        .error_handler(|e, _| {
+            let e = match e {
+                UrlencodedError::Overflow { limit, .. } => Error::PayloadTooLarge(limit),
+                e => Error::BadRequest(format!("invalid form: {e}")),
+            };
+            page::WebError::Service(e).into()
+        })
+}
 
 /// Register the UI (called from `routes::configure`).
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -30,9 +30,14 @@ fn cookie(req: &HttpRequest, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
-/// A `Set-Cookie` value; `max_age` 0 deletes it.
+/// A `Set-Cookie` value; `max_age` 0 deletes it. `Secure` when the index is reached over
+/// HTTPS (its own TLS or an `https://` public URL, [`IndexConfig::https`]) or the request
+/// says it came that way.
+///
+/// [`IndexConfig::https`]: crate::config::IndexConfig::https
 fn set_cookie(req: &HttpRequest, name: &str, value: &str, max_age: i64) -> String {
-    let secure = if req.connection_info().scheme() == "https" {
+    let https = index_of(req).is_ok_and(|i| i.config.https());
+    let secure = if https || req.connection_info().scheme() == "https" {
         "; Secure"
     } else {
         ""
@@ -156,11 +161,18 @@ pub async fn login(
         return Err(WebError::Csrf);
     }
     let next = safe_next(form.next.as_deref());
-    let token = match web_sessions::login(&index, &form.username, &form.password).await {
+    let client = index.client(&req);
+    let token = match web_sessions::login(&index, &client, &form.username, &form.password).await {
         Ok(t) => t,
         Err(crate::error::Error::Unauthenticated) => {
             let msg = "Wrong user name or password.";
             return Ok(login_page(&req, StatusCode::UNAUTHORIZED, &next, Some(msg)));
+        }
+        Err(e @ crate::error::Error::TooManyRequests { .. }) => {
+            let msg = format!("Too many failed logins from your address: {e}.");
+            let mut page = login_page(&req, StatusCode::TOO_MANY_REQUESTS, &next, Some(&msg));
+            e.add_retry_after(&mut page);
+            return Ok(page);
         }
         Err(e) => return Err(e.into()),
     };

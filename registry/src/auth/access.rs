@@ -33,6 +33,15 @@ pub struct Required {
 }
 
 impl Required {
+    /// Does the request change anything (push or delete on some repository)?
+    pub fn writes(&self) -> bool {
+        self.needed.iter().any(|s| {
+            s.actions
+                .iter()
+                .any(|a| matches!(a, Action::Push | Action::Delete))
+        })
+    }
+
     /// Every scope the challenge names: the needed ones, then the optional one.
     pub fn challenge_scopes(&self) -> Vec<Scope> {
         let mut all = self.needed.clone();
@@ -157,5 +166,8 @@ mod tests {
         let r = required(&Method::POST, &route, None, Some("b"));
         assert!(!r.mount && r.mount_from.is_none());
         assert!(required(&Method::DELETE, &route, None, None).always_confirm);
+        assert!(required(&Method::DELETE, &route, None, None).writes());
+        assert!(required(&Method::PUT, &route, None, None).writes());
+        assert!(!required(&Method::GET, &route, None, None).writes());
     }
 }

@@ -9,10 +9,12 @@
 //! The answer is cached per (token, scope asked) for `confirm_ttl_seconds`, so steady
 //! traffic costs one round trip per token and scope per TTL; deletes skip the cache. If the
 //! index cannot be asked, the caller answers 503 (an answer younger than the TTL is still
-//! used, since it is read before the index is asked at all).
+//! used for reads, since it is read before the index is asked at all). Every call's outcome
+//! goes to the [`IndexWatch`], which writes consult (watch.rs).
 
 use super::cache::{self, TtlCache};
 use super::client::IndexClient;
+use super::watch::IndexWatch;
 use pier_shared::{Action, Introspection, Scope};
 use std::sync::Arc;
 
@@ -65,6 +67,7 @@ pub struct Confirmer {
     pub user: String,
     pub secret: String,
     pub cache: TtlCache<Arc<Answer>>,
+    pub watch: IndexWatch,
 }
 
 impl Confirmer {
@@ -86,14 +89,27 @@ impl Confirmer {
             .introspect(&self.url, &self.user, &self.secret, token, scope)
             .await
             .map_err(|e| {
+                self.watch.record(false);
                 log::warn!("cannot confirm a token with the index: {e}");
                 Unavailable
             })?;
+        self.watch.record(true);
         let answer = Arc::new(Answer::from_wire(wire));
         if !fresh {
             self.cache.put(key, Arc::clone(&answer));
         }
         Ok(answer)
+    }
+
+    /// Ask the index about an empty token (always inactive) to learn whether it answers.
+    pub async fn probe(&self) {
+        let answered = self
+            .client
+            .introspect(&self.url, &self.user, &self.secret, "", "")
+            .await
+            .map_err(|e| log::debug!("index probe: {e}"))
+            .is_ok();
+        self.watch.record(answered);
     }
 }
 

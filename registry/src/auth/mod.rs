@@ -12,7 +12,8 @@
 //! ```
 //!
 //! Refusals are 401 with a Bearer challenge (challenge.rs); an index that cannot be asked
-//! is a 503 UNAVAILABLE. Handlers keep their signatures: what a grant changes (no mount
+//! is a 503 UNAVAILABLE, and so is a write while the index is known not to answer
+//! (watch.rs), even when a cached confirmation would cover it. Handlers keep their signatures: what a grant changes (no mount
 //! without pull on `from`, a catalog filtered to what the caller may pull) is handed to
 //! `dispatch` as a [`Grant`]. This module never touches the database or storage, and never
 //! logs a token or the introspection secret.
@@ -25,6 +26,7 @@ pub mod confirm;
 pub mod header;
 pub mod keys;
 pub mod verify;
+pub mod watch;
 
 use crate::config::{AuthConfig, AuthMode};
 use access::Required;
@@ -45,6 +47,9 @@ pub struct Grant {
     pub mount: bool,
     /// `_catalog`: only these repositories may be listed (`None`: all).
     pub catalog: Option<Vec<String>>,
+    /// The verified token's subject (`None`: anonymous, or `auth.mode = "none"`), what
+    /// `[rate_limit]` counts a user's requests by.
+    pub subject: Option<String>,
 }
 
 impl Grant {
@@ -52,6 +57,7 @@ impl Grant {
         Grant {
             mount: true,
             catalog: None,
+            subject: None,
         }
     }
 }
@@ -140,6 +146,7 @@ impl Gate {
                     Duration::from_secs(c.confirm_ttl_seconds),
                     c.confirm_cache_entries,
                 ),
+                watch: Default::default(),
             },
         })))
     }
@@ -148,6 +155,19 @@ impl Gate {
     pub async fn prefetch(&self) {
         if let Gate::Token(t) = self {
             t.verifier.keys.prefetch().await;
+        }
+    }
+
+    /// Probe the index every `every` (forever; run it as a task), so that writes stop
+    /// soon after the index goes away even when every request is answered from the cache.
+    pub async fn watch_index(&self, every: Duration) {
+        let Gate::Token(t) = self else { return };
+        if every.is_zero() {
+            return;
+        }
+        loop {
+            t.confirmer.probe().await;
+            actix_web::rt::time::sleep(every).await;
         }
     }
 
@@ -190,6 +210,12 @@ impl TokenAuth {
         if !missing.is_empty() {
             return refuse(&missing, Problem::InsufficientScope);
         }
+        if need.writes() && !self.confirmer.watch.is_up() {
+            return Err(OciError::with_message(
+                ErrorCode::Unavailable,
+                "the index does not answer; writes are refused until it does (reads go on)",
+            ));
+        }
         // Pull on a mount's `from` is asked about only if the token claims it.
         let from = need
             .mount_from
@@ -227,6 +253,7 @@ impl TokenAuth {
             return refuse(&missing, Problem::InsufficientScope);
         }
         Ok(Grant {
+            subject: Some(claims.sub.clone()).filter(|s| !s.is_empty()),
             // Automatic mount (no `from`) would need pull on whichever repository holds the
             // blob; it is not attempted in token mode.
             mount: need.mount && from.is_some_and(|f| answer.grants(f)),

@@ -57,6 +57,27 @@ pub async fn not_found() -> HttpResponse {
         .error_response()
 }
 
+/// `[rate_limit]`: 429 `TOOMANYREQUESTS` with `Retry-After` when the bucket is empty.
+fn rate_limit(reg: &Registry, req: &HttpRequest, subject: Option<&str>) -> Result<()> {
+    use pier_shared::rate_limit::Who;
+    if !reg.rate_limit.enabled() {
+        return Ok(());
+    }
+    let who = match subject {
+        Some(s) => Who::User(s.to_string()),
+        None => Who::Anonymous(pier_shared::client::client_key(reg.proxies.client_of(req))),
+    };
+    reg.rate_limit.check(who).map_err(|secs| {
+        Error::Oci(
+            OciError::with_message(
+                ErrorCode::TooManyRequests,
+                format!("request rate limit exceeded; retry in {secs} seconds"),
+            )
+            .header(actix_web::http::header::RETRY_AFTER, secs.to_string()),
+        )
+    })
+}
+
 async fn dispatch(
     req: HttpRequest,
     payload: web::Payload,
@@ -72,7 +93,18 @@ async fn dispatch(
     let reg = reg.get_ref();
     let m = req.method();
     let need = auth::access::required(m, &route, q.get("mount"), q.get("from"));
+    // Anonymous callers are counted before authorization, users once their token is verified.
+    let bearer = matches!(
+        auth::header::credentials(req.headers()),
+        auth::header::Credentials::Bearer(_)
+    );
+    if !bearer {
+        rate_limit(reg, &req, None)?;
+    }
     let grant = reg.auth.authorize(req.headers(), &need).await?;
+    if bearer {
+        rate_limit(reg, &req, grant.subject.as_deref())?;
+    }
     if need.mount && !grant.mount {
         // Not allowed to read the source: a plain upload session instead, never a mount.
         q = q.without(&["mount", "from"]);

@@ -29,6 +29,8 @@ type Written = (Vec<u8>, std::io::Result<()>);
 pub struct FsWriter {
     file: Arc<std::fs::File>,
     path: PathBuf,
+    /// Where this writer started: what a cancel cuts the file back to.
+    start: u64,
     size: u64,
     /// Where the next batch goes in the file.
     pos: u64,
@@ -45,6 +47,7 @@ impl FsWriter {
         FsWriter {
             file: Arc::new(file),
             path,
+            start: size,
             size,
             pos: size,
             unflushed: size,
@@ -158,9 +161,16 @@ impl StorageWriter for FsWriter {
     }
 
     async fn cancel(mut self: Box<Self>) -> Result<(), StorageError> {
-        // The caller's recorded size stays authoritative: the next writer truncates to it.
+        // The caller's recorded size stays authoritative (the next writer truncates to it
+        // too), but the bytes of a failed request are cut off now: on a full disk they
+        // are the space the next request needs.
         let _ = self.settle().await;
-        Ok(())
+        let (file, start) = (Arc::clone(&self.file), self.start);
+        tokio::task::spawn_blocking(move || file.set_len(start))
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))
+            .and_then(|r| r)
+            .map_err(|e| self.error("truncate", e))
     }
 }
 

@@ -105,11 +105,13 @@ impl Manager {
                         std::fs::create_dir_all(parent).map_err(|e| unreachable(&e))?;
                     }
                 }
+                create_private(&self.target).map_err(|e| unreachable(&e))?;
                 let mut c =
                     SqliteConnection::establish(&self.target).map_err(|e| unreachable(&e))?;
                 c.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")?;
                 c.run_pending_migrations(Source(migrations.sqlite))
                     .map_err(|e| DbError::Migration(e.to_string()))?;
+                restrict_sqlite_files(&self.target).map_err(|e| unreachable(&e))?;
             }
             Backend::Postgres => {
                 let mut c = PgConnection::establish(&self.target).map_err(|e| unreachable(&e))?;
@@ -129,6 +131,44 @@ impl Manager {
         }
         Ok(())
     }
+}
+
+/// Create the SQLite file `path` with mode 0600 if it does not exist, whatever the umask
+/// (SQLite would make it 0644), before SQLite opens it: its `-wal` and `-shm` files take
+/// the database file's mode.
+fn create_private(path: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        other => other.map(|_| ()),
+    }
+}
+
+/// Mode 0600 on the database file and its `-wal`/`-shm` files (one made by an older
+/// version, or by hand, may be readable by others: it holds password hashes and sealed
+/// keys).
+fn restrict_sqlite_files(path: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    for file in [
+        path.to_string(),
+        format!("{path}-wal"),
+        format!("{path}-shm"),
+    ] {
+        match std::fs::metadata(&file) {
+            Ok(m) if m.permissions().mode() & 0o077 != 0 => {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// Embedded migrations by reference (diesel takes a source by value).
@@ -205,6 +245,30 @@ mod tests {
         for bad in ["mysql://h/d", "", "sqlite://"] {
             assert!(Backend::of(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn sqlite_files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("pier-db-mode-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = dir.join("new.db");
+        let _ = std::fs::remove_file(&db);
+        create_private(db.to_str().unwrap()).unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&db), 0o600);
+        // An existing, world-readable file and its WAL are tightened.
+        let old = dir.join("old.db");
+        let wal = dir.join("old.db-wal");
+        for f in [&old, &wal] {
+            std::fs::write(f, b"").unwrap();
+            std::fs::set_permissions(f, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        create_private(old.to_str().unwrap()).unwrap();
+        restrict_sqlite_files(old.to_str().unwrap()).unwrap();
+        assert_eq!(mode(&old), 0o600);
+        assert_eq!(mode(&wal), 0o600);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -10,14 +10,23 @@ pub mod sessions;
 pub mod teams;
 pub mod users;
 
+use crate::config::LimitsConfig;
 use crate::error::Error;
+use actix_web::error::JsonPayloadError;
 use actix_web::web;
 
 /// Body, query and path extraction failures as problems (actix would answer plain text).
-pub fn extractor_errors(cfg: &mut web::ServiceConfig) {
+pub fn extractor_errors(cfg: &mut web::ServiceConfig, limits: &LimitsConfig) {
     cfg.app_data(
         web::JsonConfig::default()
-            .error_handler(|e, _| Error::BadRequest(format!("invalid JSON body: {e}")).into()),
+            .limit(limits.json_max_bytes)
+            .error_handler(|e, _| match e {
+                JsonPayloadError::Overflow { limit }
+                | JsonPayloadError::OverflowKnownLength { limit, .. } => {
+                    Error::PayloadTooLarge(limit).into()
+                }
+                e => Error::BadRequest(format!("invalid JSON body: {e}")).into(),
+            }),
     )
     .app_data(
         web::QueryConfig::default()

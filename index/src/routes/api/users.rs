@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use crate::routes::auth::{Admin, Caller};
 use crate::services::{tokens, users};
 use crate::state::Index;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Serialize)]
@@ -111,6 +111,7 @@ pub struct PasswordChange {
 /// `PUT /api/v1/users/{name}/password`: your own (with `current_password`) → 204, or a
 /// site admin's reset of another user → 200 `{"password":…}` when generated, else 204.
 pub async fn password(
+    req: HttpRequest,
     index: web::Data<Index>,
     Caller(me): Caller,
     name: web::Path<String>,
@@ -119,9 +120,12 @@ pub async fn password(
     let b = body.into_inner();
     if *name == me.name {
         let current = b.current_password.as_deref().unwrap_or_default();
-        tokens::authenticate(&index, &me.name, current)
+        tokens::authenticate(&index, &index.client(&req), &me.name, current)
             .await
-            .map_err(|_| Error::Forbidden("current_password is wrong".into()))?;
+            .map_err(|e| match e {
+                Error::Unauthenticated => Error::Forbidden("current_password is wrong".into()),
+                other => other,
+            })?;
         let new = b
             .password
             .as_deref()

@@ -12,7 +12,7 @@ use crate::error::Error;
 use crate::services::policy::Subject;
 use crate::services::tokens;
 use crate::state::Index;
-use actix_web::http::header::{HeaderValue, CONTENT_TYPE, WWW_AUTHENTICATE};
+use actix_web::http::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use actix_web::http::StatusCode;
 use actix_web::{guard, web, HttpRequest, HttpResponse, HttpResponseBuilder, ResponseError};
 use base64::engine::general_purpose::STANDARD;
@@ -73,6 +73,9 @@ impl ResponseError for V1Error {
         if matches!(self.0, Error::Unauthenticated) {
             res.insert_header((WWW_AUTHENTICATE, CHALLENGE));
         }
+        if let Some(secs) = self.0.retry_after() {
+            res.insert_header((RETRY_AFTER, secs));
+        }
         res.insert_header((CONTENT_TYPE, "application/json"))
             .body(serde_json::json!({ "error": self.0.public_detail() }).to_string())
     }
@@ -122,7 +125,10 @@ pub fn parse_presented(value: &HeaderValue) -> V1Result<Presented> {
 pub async fn basic_subject(index: &Index, req: &HttpRequest) -> V1Result<Option<Subject>> {
     match presented(req)? {
         Presented::None => Ok(None),
-        Presented::Basic(u, p) => Ok(Some(tokens::authenticate(index, &u, &p).await?)),
+        Presented::Basic(u, p) => {
+            let client = index.client(req);
+            Ok(Some(tokens::authenticate(index, &client, &u, &p).await?))
+        }
         Presented::Token(_) if wants_token(req) => Ok(None),
         Presented::Token(_) => Err(Error::Unauthenticated.into()),
     }

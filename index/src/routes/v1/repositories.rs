@@ -77,9 +77,11 @@ fn parse_path(tail: &str) -> V1Result<(RepoName, Target)> {
 
 pub async fn dispatch(
     req: HttpRequest,
-    body: web::Bytes,
+    payload: web::Payload,
     index: web::Data<Index>,
 ) -> V1Result<HttpResponse> {
+    let limit = index.config.limits.json_max_bytes;
+    let body = crate::routes::body::read(&req, payload, limit).await?;
     let (repo, target) = parse_path(req.match_info().query("tail"))?;
     let index = index.get_ref();
     let m = req.method().clone();

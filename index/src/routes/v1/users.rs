@@ -23,7 +23,13 @@ pub struct NewUser {
     email: Option<String>,
 }
 
-pub async fn register(body: web::Bytes, index: web::Data<Index>) -> V1Result<HttpResponse> {
+pub async fn register(
+    req: HttpRequest,
+    payload: web::Payload,
+    index: web::Data<Index>,
+) -> V1Result<HttpResponse> {
+    let limit = index.config.limits.json_max_bytes;
+    let body = crate::routes::body::read(&req, payload, limit).await?;
     let user: NewUser =
         serde_json::from_slice(&body).map_err(|_| bad_request("Error Decoding JSON"))?;
     let email = user.email.filter(|e| !e.is_empty());
@@ -39,7 +45,7 @@ pub async fn login(req: HttpRequest, index: web::Data<Index>) -> V1Result<HttpRe
     let Presented::Basic(user, password) = presented(&req)? else {
         return Err(Error::Unauthenticated.into());
     };
-    v1users::login(&index, &user, &password).await?;
+    v1users::login(&index, &index.client(&req), &user, &password).await?;
     Ok(json(StatusCode::OK, &"OK"))
 }
 
@@ -54,13 +60,15 @@ pub struct Update {
 pub async fn update(
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Bytes,
+    payload: web::Payload,
     index: web::Data<Index>,
 ) -> V1Result<HttpResponse> {
+    let limit = index.config.limits.json_max_bytes;
+    let body = crate::routes::body::read(&req, payload, limit).await?;
     let Presented::Basic(user, password) = presented(&req)? else {
         return Err(Error::Unauthenticated.into());
     };
-    let caller = v1users::login(&index, &user, &password).await?;
+    let caller = v1users::login(&index, &index.client(&req), &user, &password).await?;
     let change: Update =
         serde_json::from_slice(&body).map_err(|_| bad_request("Error Decoding JSON"))?;
     let email = change.email.filter(|e| !e.is_empty());

@@ -3,6 +3,7 @@
 
 use crate::db::users;
 use crate::error::{Error, Result};
+use crate::services::login_throttle::Client;
 use crate::services::policy::Subject;
 use crate::services::{tokens, users as accounts};
 use crate::state::Index;
@@ -12,8 +13,8 @@ pub const ALREADY_EXISTS: &str = "Username or email already exists";
 
 /// `GET /v1/users/`: the credentials are good (the subject), wrong (401) or belong to a
 /// disabled account (403 "Account is not Active"; said only to who knows the password).
-pub async fn login(index: &Index, name: &str, password: &str) -> Result<Subject> {
-    let result = match tokens::authenticate(index, name, password).await {
+pub async fn login(index: &Index, client: &Client, name: &str, password: &str) -> Result<Subject> {
+    let result = match tokens::authenticate(index, client, name, password).await {
         Ok(s) => Ok(s),
         Err(Error::Unauthenticated) => {
             let owned = name.to_string();

@@ -24,9 +24,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use pier_shared::v1::{Access, ImageId};
 
-/// Largest image json accepted.
-const MAX_JSON: usize = 1024 * 1024;
-
 fn image_id(req: &HttpRequest) -> Result<ImageId> {
     req.match_info()
         .query("id")
@@ -53,8 +50,9 @@ pub async fn put_json(
         let mut body = Vec::new();
         while let Some(chunk) = payload.next().await {
             let chunk = chunk.map_err(|e| V1Error::BadRequest(format!("reading the body: {e}")))?;
-            if body.len() + chunk.len() > MAX_JSON {
-                return Err(V1Error::BadRequest("image json too large".into()));
+            let limit = reg.config.limits.json_max_bytes;
+            if body.len() + chunk.len() > limit {
+                return Err(V1Error::TooLarge(limit));
             }
             body.extend_from_slice(&chunk);
         }

@@ -47,9 +47,15 @@ fn parse(tail: &str) -> Result<(RepoName, Target)> {
 
 pub async fn dispatch(
     req: HttpRequest,
-    body: web::Bytes,
+    payload: web::Payload,
     reg: web::Data<Registry>,
 ) -> Result<HttpResponse> {
+    let limit = reg.config.limits.json_max_bytes;
+    let body = match payload.to_bytes_limited(limit).await {
+        Ok(Ok(b)) => b,
+        Ok(Err(e)) => return Err(V1Error::BadRequest(format!("reading the body: {e}")).into()),
+        Err(_) => return Err(V1Error::TooLarge(limit).into()),
+    };
     let (repo, target) = parse(req.match_info().query("tail"))?;
     let m = req.method().clone();
     let access = match (&target, &m) {

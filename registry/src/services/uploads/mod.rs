@@ -297,11 +297,14 @@ async fn commit_blob(
     }
 }
 
-/// Forget an upload: its row and its bytes (with `multipart`, the S3 multipart upload).
+/// Forget an upload: its bytes (with `multipart`, the S3 multipart upload), then its row.
+/// Bytes first: on a full disk the row cannot be deleted until space is freed, and the
+/// bytes are that space; a row left behind expires with the upload, bytes without a row
+/// would be found by nothing.
 async fn discard(reg: &Registry, id: &Uuid, multipart: Option<&Multipart>) -> Result<()> {
     let sid = id.to_string();
-    reg.db.run(move |c| db::uploads::delete(c, &sid)).await?;
     reg.storage.discard(id, multipart).await?;
+    reg.db.run(move |c| db::uploads::delete(c, &sid)).await?;
     Ok(())
 }
 

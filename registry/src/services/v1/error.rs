@@ -23,6 +23,9 @@ pub enum V1Error {
     Range(u64),
     #[error("{0}")]
     Unavailable(String),
+    /// A JSON body over `limits.json_max_bytes`: 413.
+    #[error("the request body is larger than {0} bytes")]
+    TooLarge(usize),
     #[error("{0}")]
     Internal(#[from] Error),
 }
@@ -31,6 +34,7 @@ impl V1Error {
     pub fn status(&self) -> StatusCode {
         match self {
             V1Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+            V1Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             V1Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             V1Error::Forbidden(_) => StatusCode::FORBIDDEN,
             V1Error::NotFound(_) => StatusCode::NOT_FOUND,

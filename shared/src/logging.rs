@@ -1,0 +1,209 @@
+//! The services' logger: `env_logger` with the operator's filter (`PIER_INDEX_LOG`,
+//! `PIER_REGISTRY_LOG`), made safe to turn up to `trace`.
+//!
+//! Two guards, so that no credential reaches a log line at any level:
+//!
+//! 1. **Dependencies stay at `info`.** The HTTP, TLS and storage crates below print
+//!    request and response headers, frames or URLs at `debug`/`trace`. Whatever the
+//!    filter asks for everything else, each of them logs at most at `info` (or less, if the
+//!    filter says less) unless the filter names that crate itself (`h2=trace`): an explicit
+//!    choice an operator makes for a debugging session.
+//! 2. **Every line is redacted** before it is written: HTTP `Basic`/`Bearer` credentials,
+//!    JWTs, the values of credential-named fields and headers (`password=`,
+//!    `"refresh_token":`, `authorization:`, `cookie:` …), passwords in URLs
+//!    (`postgres://user:…@`) and PEM private-key blocks become `<redacted>`.
+//!
+//! Pier's own code never logs a secret in the first place (secrets are
+//! [`Secret`](crate::config::Secret)s, request lines carry no query string); the redaction
+//! is for what a dependency prints when explicitly turned up.
+
+use log::LevelFilter;
+use regex::Regex;
+use std::io::Write;
+use std::sync::LazyLock;
+
+/// Crates that print headers, frames, bodies or signed URLs below `info`.
+pub const CAPPED: &[&str] = &[
+    "actix_http",
+    "actix_server",
+    "awc",
+    "h2",
+    "hyper",
+    "hyper_util",
+    "reqwest",
+    "rustls",
+    "diesel",
+    "object_store",
+    "mio",
+    "want",
+];
+
+/// Start logging with the filter in `env_var` (default `info`). Call once, first thing.
+pub fn init(env_var: &str) {
+    let spec = std::env::var(env_var).unwrap_or_else(|_| "info".into());
+    builder(&spec).init();
+}
+
+/// The logger for filter `spec`: [`CAPPED`] crates capped, every line redacted.
+pub fn builder(spec: &str) -> env_logger::Builder {
+    let mut b = env_logger::Builder::new();
+    b.parse_filters(spec);
+    let directives = directives(spec);
+    for krate in CAPPED {
+        if directives
+            .iter()
+            .any(|(name, _)| name.as_deref() == Some(krate))
+        {
+            continue;
+        }
+        let level = effective(&directives, krate).min(LevelFilter::Info);
+        b.filter_module(krate, level);
+    }
+    b.format(|buf, record| {
+        writeln!(
+            buf,
+            "[{} {:<5} {}] {}",
+            buf.timestamp(),
+            record.level(),
+            record.target(),
+            one_line(&redact(&record.args().to_string()))
+        )
+    });
+    b
+}
+
+/// One record, one line: line breaks inside a message (a dependency's pretty `{:#?}`, or
+/// a value a client chose) are written as `\n`, so a line cannot be forged and a search
+/// of the log sees every record whole.
+fn one_line(message: &str) -> std::borrow::Cow<'_, str> {
+    if message.contains(['\n', '\r']) {
+        message.replace('\n', "\\n").replace('\r', "\\r").into()
+    } else {
+        message.into()
+    }
+}
+
+/// `spec`'s directives as env_logger reads them: `(module, level)`, no module = global.
+fn directives(spec: &str) -> Vec<(Option<String>, LevelFilter)> {
+    let spec = spec.split('/').next().unwrap_or_default();
+    spec.split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .filter_map(|d| match d.split_once('=') {
+            Some((name, level)) => {
+                Some((Some(name.trim().to_string()), level.trim().parse().ok()?))
+            }
+            None => match d.parse::<LevelFilter>() {
+                Ok(level) => Some((None, level)),
+                Err(_) => Some((Some(d.to_string()), LevelFilter::Trace)),
+            },
+        })
+        .collect()
+}
+
+/// The level `spec` gives `target`: the longest directive that is a prefix of it.
+fn effective(directives: &[(Option<String>, LevelFilter)], target: &str) -> LevelFilter {
+    directives
+        .iter()
+        .filter(|(name, _)| name.as_deref().is_none_or(|n| target.starts_with(n)))
+        .max_by_key(|(name, _)| name.as_ref().map_or(0, |n| n.len() + 1))
+        .map_or(LevelFilter::Off, |(_, level)| *level)
+}
+
+const R: &str = "<redacted>";
+
+static PEM_KEY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?s:.*?)(-----END [A-Z0-9 ]*PRIVATE KEY-----|$)",
+    )
+    .expect("regex")
+});
+static SCHEME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)\b(basic|bearer)(\s+)[A-Za-z0-9._~+/=-]+").expect("regex"));
+static JWT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]*)?").expect("regex")
+});
+static URL_PASSWORD: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(://[^/\s:@]*:)[^@\s/]+@").expect("regex"));
+static FIELD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r#"(?i)(\b[\w-]*?(?:authorization|proxy-authorization|cookie|set-cookie|x-amz-security-token"#,
+        r#"|password|passwd|secret|secret_access_key|client_secret|refresh_token"#,
+        r#"|access_token|id_token|identitytoken|registrytoken|token)"?\s*[:=]\s*"?)"#,
+        r#"[^"&\s,;}]+"#
+    ))
+    .expect("regex")
+});
+
+/// `line` with credentials replaced by `<redacted>` (see the module doc).
+pub fn redact(line: &str) -> String {
+    let s = PEM_KEY.replace_all(line, "<redacted private key>");
+    let s = SCHEME.replace_all(&s, format!("${{1}}${{2}}{R}"));
+    let s = JWT.replace_all(&s, R);
+    let s = URL_PASSWORD.replace_all(&s, format!("${{1}}{R}@"));
+    let s = FIELD.replace_all(&s, format!("${{1}}{R}"));
+    s.into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_redacted() {
+        let cases = [
+            ("authorization: Basic YWxpY2U6cHc=", "YWxpY2U6cHc"),
+            (r#"{"authorization": "Bearer abc.def.ghi"}"#, "abc.def"),
+            ("token eyJhbGciOi.eyJzdWIiOi.c2ln issued", "eyJ"),
+            ("grant_type=password&username=a&password=hunter2", "hunter2"),
+            (r#"{"refresh_token":"r3fr3sh","x":1}"#, "r3fr3sh"),
+            ("postgres://pier:pgpass@127.0.0.1:5432/pier", "pgpass"),
+            ("cookie: pier_session=s3ss10n; other=1", "s3ss10n"),
+            (
+                "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49\n-----END PRIVATE KEY-----",
+                "MIGHAgEA",
+            ),
+            ("x-amz-security-token: Zm9vYmFy", "Zm9vYmFy"),
+            ("introspection_secret = \"sh4r3d\"", "sh4r3d"),
+        ];
+        for (line, secret) in cases {
+            let out = redact(line);
+            assert!(!out.contains(secret), "{line:?} → {out:?}");
+            assert!(out.contains("<redacted"), "{line:?} → {out:?}");
+        }
+    }
+
+    #[test]
+    fn a_record_is_one_line() {
+        assert_eq!(one_line("a\nb\r\nc"), "a\\nb\\r\\nc");
+        assert_eq!(one_line("plain"), "plain");
+    }
+
+    #[test]
+    fn ordinary_lines_are_kept() {
+        for line in [
+            r#"127.0.0.1 "GET /v2/library/app/manifests/v1" 200 512 3ms"#,
+            "pier-index listening on 127.0.0.1:5001",
+            "TLS: reloaded certificate /etc/pier/cert.pem and key /etc/pier/key.pem",
+        ] {
+            assert_eq!(redact(line), line);
+        }
+    }
+
+    #[test]
+    fn dependencies_are_capped_unless_named() {
+        let d = directives("trace");
+        assert_eq!(
+            effective(&d, "h2").min(LevelFilter::Info),
+            LevelFilter::Info
+        );
+        let d = directives("warn,pier_index=trace");
+        assert_eq!(effective(&d, "h2"), LevelFilter::Warn);
+        assert_eq!(effective(&d, "pier_index::routes"), LevelFilter::Trace);
+        let d = directives("info,rustls=trace");
+        assert!(d.iter().any(|(n, _)| n.as_deref() == Some("rustls")));
+        let d = directives("pier_registry");
+        assert_eq!(effective(&d, "pier_registry::x"), LevelFilter::Trace);
+        assert_eq!(effective(&d, "awc"), LevelFilter::Off);
+    }
+}
