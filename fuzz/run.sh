@@ -5,7 +5,8 @@
 #
 #   fuzz/run.sh                      # all targets, 10,000,000 executions each
 #   RUNS=100000 fuzz/run.sh range    # a quick look at one target
-#   SANITIZER=none fuzz/run.sh       # without AddressSanitizer (about twice as fast)
+#   SANITIZER=none fuzz/run.sh       # without AddressSanitizer
+#   MAX_TIME=90 fuzz/run.sh          # also stop each target after 90 s (fewer than RUNS)
 #
 # Not part of CI: it takes tens of minutes. Builds with the stable toolchain; cargo-fuzz
 # passes nightly-only sanitizer flags (-Zsanitizer=address), which RUSTC_BOOTSTRAP=1 allows.
@@ -43,6 +44,7 @@ for t in "${targets[@]}"; do
     before=$(find "artifacts/$t" -type f | wc -l)
     args=(-runs="$RUNS" -timeout=10 -print_final_stats=1)
     [ -f "dict/$t.dict" ] && args+=(-dict="dict/$t.dict")
+    [ -n "${MAX_TIME:-}" ] && args+=(-max_total_time="$MAX_TIME")
     start=$(date +%s.%N)
     set +e
     cargo fuzz run "${build_flags[@]}" "$t" "corpus-grown/$t" "corpus/$t" -- "${args[@]}" \
@@ -52,7 +54,7 @@ for t in "${targets[@]}"; do
     wall=$(echo "$(date +%s.%N) - $start" | bc)
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "logs/$t.log" | tail -n 1)
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "logs/$t.log" | tail -n 1)
-    corp=$(grep -E '^#[0-9]+ +(DONE|INITED)' "logs/$t.log" | tail -n 1 \
+    corp=$( (grep -E '^#[0-9]+[[:space:]]+(DONE|INITED)' "logs/$t.log" || true) | tail -n 1 \
         | sed -n 's/.* corp: \([0-9]*\)\/.*/\1/p')
     crashes=$(( $(find "artifacts/$t" -type f | wc -l) - before ))
     if [ "$rc" -ne 0 ] && [ "$crashes" -eq 0 ]; then
