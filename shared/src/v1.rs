@@ -129,7 +129,17 @@ impl Token {
             let Some((k, v)) = part.trim().split_once('=') else {
                 return Err("malformed token".into());
             };
-            let v = v.trim().trim_matches('"');
+            // One pair of quotes at most; no space or quote inside a value, so what is
+            // parsed is what `header_value` writes back (found by fuzzing: a secret that
+            // ended in ` "` came back as a different secret).
+            let v = v.trim();
+            let v = v
+                .strip_prefix('"')
+                .and_then(|x| x.strip_suffix('"'))
+                .unwrap_or(v);
+            if v.contains(|c: char| c == '"' || c.is_whitespace()) {
+                return Err("malformed token".into());
+            }
             match k.trim() {
                 "signature" => sig = Some(v.to_string()),
                 "repository" => repo = Some(v.to_string()),
@@ -173,6 +183,17 @@ pub fn valid_tag(tag: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn token_values_with_spaces_or_quotes_are_refused() {
+        // fuzz/corpus/authorization/crash-d02aa5ba…: parsed, but not what header_value gives.
+        let h = r#"Token signature=toryoabc.bearer ",repository="read,access=write"#;
+        assert!(Token::from_authorization(h).unwrap().is_err());
+        assert!(Token::parse(r#"signature="a.b c",repository=x/y,access=read"#).is_err());
+        assert!(Token::parse(r#"signature=""a.b"",repository=x/y,access=read"#).is_err());
+        let t = Token::parse(r#"signature="a.b", repository="x/y" ,access=read"#).unwrap();
+        assert_eq!(Token::parse(&t.header_value()).unwrap(), t);
+    }
 
     #[test]
     fn tokens_round_trip_and_reject_junk() {

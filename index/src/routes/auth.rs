@@ -10,7 +10,7 @@ use crate::services::policy::Subject;
 use crate::services::tokens;
 use crate::state::Index;
 use actix_web::dev::Payload;
-use actix_web::http::header::AUTHORIZATION;
+use actix_web::http::header::{HeaderValue, AUTHORIZATION};
 use actix_web::{web, FromRequest, HttpRequest};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -25,9 +25,14 @@ pub enum Credentials {
 
 /// Parse `Authorization`: `Ok(None)` if absent, `Err` if present but malformed.
 pub fn credentials(req: &HttpRequest) -> Result<Option<Credentials>, Error> {
-    let Some(value) = req.headers().get(AUTHORIZATION) else {
-        return Ok(None);
-    };
+    match req.headers().get(AUTHORIZATION) {
+        Some(value) => parse_credentials(value).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Parse one `Authorization` value: `Basic <base64 user:password>` or `Bearer <token>`.
+pub fn parse_credentials(value: &HeaderValue) -> Result<Credentials, Error> {
     let value = value.to_str().map_err(|_| Error::Unauthenticated)?;
     let (scheme, rest) = value.split_once(' ').ok_or(Error::Unauthenticated)?;
     let rest = rest.trim();
@@ -35,12 +40,12 @@ pub fn credentials(req: &HttpRequest) -> Result<Option<Credentials>, Error> {
         let raw = STANDARD.decode(rest).map_err(|_| Error::Unauthenticated)?;
         let text = String::from_utf8(raw).map_err(|_| Error::Unauthenticated)?;
         let (user, password) = text.split_once(':').ok_or(Error::Unauthenticated)?;
-        Ok(Some(Credentials::Basic {
+        Ok(Credentials::Basic {
             user: user.to_string(),
             password: password.to_string(),
-        }))
+        })
     } else if scheme.eq_ignore_ascii_case("bearer") && !rest.is_empty() {
-        Ok(Some(Credentials::Bearer(rest.to_string())))
+        Ok(Credentials::Bearer(rest.to_string()))
     } else {
         Err(Error::Unauthenticated)
     }

@@ -126,12 +126,34 @@ fn service(index: &Index, asked: Option<&str>) -> Result<String, TokenError> {
 }
 
 /// Every scope in `values`, each of which may hold several, space-separated.
-fn scopes<'a>(values: impl Iterator<Item = &'a str>) -> Result<Vec<Scope>, TokenError> {
+pub fn scopes<'a>(values: impl Iterator<Item = &'a str>) -> Result<Vec<Scope>, TokenError> {
     let mut out = Vec::new();
     for v in values {
         out.extend(Scope::parse_list(v).map_err(|e| TokenError::InvalidRequest(e.to_string()))?);
     }
     Ok(out)
+}
+
+/// The parameters of `GET /token`'s query string, in order (`scope` may repeat).
+pub fn query_params(query: &str) -> Result<Vec<(String, String)>, TokenError> {
+    serde_urlencoded::from_str(query)
+        .map_err(|_| TokenError::InvalidRequest("malformed query string".into()))
+}
+
+/// Every scope the `scope` parameters of a query ask for.
+pub fn query_scopes(query: &[(String, String)]) -> Result<Vec<Scope>, TokenError> {
+    scopes(
+        query
+            .iter()
+            .filter(|(n, _)| n == "scope")
+            .map(|(_, v)| v.as_str()),
+    )
+}
+
+/// The form body of `POST /token`.
+pub fn form(body: &[u8]) -> Result<TokenForm, TokenError> {
+    serde_urlencoded::from_bytes(body)
+        .map_err(|_| TokenError::InvalidRequest("malformed form body".into()))
 }
 
 /// `GET /token`: Basic credentials or anonymous.
@@ -145,16 +167,10 @@ fn scopes<'a>(values: impl Iterator<Item = &'a str>) -> Result<Vec<Scope>, Token
 ///      "issued_at":"2026-11-23T12:00:00Z","refresh_token":"…","scope":"repository:alice/app:pull,push"}
 /// ```
 pub async fn get(req: HttpRequest, index: web::Data<Index>) -> Result<HttpResponse, TokenError> {
-    let query: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string())
-        .map_err(|_| TokenError::InvalidRequest("malformed query string".into()))?;
+    let query = query_params(req.query_string())?;
     let param = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     let service = service(&index, param("service"))?;
-    let scopes = scopes(
-        query
-            .iter()
-            .filter(|(n, _)| n == "scope")
-            .map(|(_, v)| v.as_str()),
-    )?;
+    let scopes = query_scopes(&query)?;
     let (subject, pat) = match credentials(&req).map_err(|_| TokenError::Unauthorized)? {
         None => (None, None),
         Some(Credentials::Basic { user, password }) => {
@@ -211,8 +227,7 @@ pub async fn post(
     payload: web::Payload,
 ) -> Result<HttpResponse, TokenError> {
     let body = super::body::form(&req, payload, index.config.limits.form_max_bytes).await?;
-    let form: TokenForm = serde_urlencoded::from_bytes(&body)
-        .map_err(|_| TokenError::InvalidRequest("malformed form body".into()))?;
+    let form = form(&body)?;
     let service = service(&index, form.service.as_deref())?;
     let scopes = scopes(form.scope.iter().map(String::as_str))?;
     let client_id = form.client_id.clone().unwrap_or_default();

@@ -65,7 +65,7 @@ pub async fn get(
 
 /// Parse a single `bytes=` range against `size`. `Ok(None)`: ignore the header (serve the
 /// whole blob, as RFC 9110 allows for forms we do not support, e.g. several ranges).
-pub(crate) fn parse_range(header: &str, size: u64) -> Result<Option<(u64, u64)>> {
+pub fn parse_range(header: &str, size: u64) -> Result<Option<(u64, u64)>> {
     let Some(spec) = header.trim().strip_prefix("bytes=") else {
         return Ok(None);
     };

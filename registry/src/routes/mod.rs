@@ -28,7 +28,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use path::Route;
 use pier_shared::{ErrorCode, OciError};
 
+// The header parsers the handlers call, public for the fuzz targets (fuzz/).
+pub use blobs::parse_range;
 pub use headers::API_VERSION_HEADER;
+pub use uploads::parse_content_range;
 
 /// Register the `/v2` API, Pier's own `/pier/v1` endpoints, the legacy `/v1` protocol and
 /// the health endpoints (`/healthz`, `/readyz`: no auth, for load balancers).

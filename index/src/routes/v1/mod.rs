@@ -96,9 +96,14 @@ pub enum Presented {
 }
 
 pub fn presented(req: &HttpRequest) -> V1Result<Presented> {
-    let Some(value) = req.headers().get("authorization") else {
-        return Ok(Presented::None);
-    };
+    match req.headers().get("authorization") {
+        Some(value) => parse_presented(value),
+        None => Ok(Presented::None),
+    }
+}
+
+/// Parse one `Authorization` value of a v1 request: `Token …` or `Basic …`.
+pub fn parse_presented(value: &HeaderValue) -> V1Result<Presented> {
     let value = value.to_str().map_err(|_| Error::Unauthenticated)?;
     if let Some(token) = Token::from_authorization(value) {
         return Ok(Presented::Token(token.map_err(|_| Error::Unauthenticated)?));

@@ -9,7 +9,7 @@ pub mod status;
 use super::headers;
 use crate::error::{Error, Result};
 use crate::services::uploads::{Body, ChunkRange};
-use actix_web::http::header::CONTENT_RANGE;
+use actix_web::http::header::{HeaderValue, CONTENT_RANGE};
 use actix_web::{web, HttpRequest, HttpResponseBuilder};
 use futures_util::StreamExt;
 use pier_shared::{ErrorCode, OciError, RepoName};
@@ -39,9 +39,15 @@ pub fn body(payload: web::Payload) -> Body {
 
 /// `Content-Range: <start>-<end>` (also accepts the `bytes ` prefix some clients send).
 pub fn content_range(req: &HttpRequest) -> Result<Option<ChunkRange>> {
-    let Some(v) = req.headers().get(CONTENT_RANGE) else {
-        return Ok(None);
-    };
+    match req.headers().get(CONTENT_RANGE) {
+        Some(v) => parse_content_range(v).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Parse one `Content-Range` value of a chunk upload. Whether the range fits the upload
+/// (`start` where it ends, `end >= start`) is the upload service's check.
+pub fn parse_content_range(v: &HeaderValue) -> Result<ChunkRange> {
     let bad = || {
         Error::Oci(
             OciError::with_message(
@@ -57,7 +63,7 @@ pub fn content_range(req: &HttpRequest) -> Result<Option<ChunkRange>> {
     let (a, b) = s.split_once('-').ok_or_else(bad)?;
     let start = a.trim().parse().map_err(|_| bad())?;
     let end = b.trim().parse().map_err(|_| bad())?;
-    Ok(Some(ChunkRange { start, end }))
+    Ok(ChunkRange { start, end })
 }
 
 /// Add `Location`/`Range` to a 416 so the client can resume from the right offset.
