@@ -77,22 +77,20 @@ pub struct HttpConfig {
 
 impl HttpConfig {
     pub fn validate_clients(&self) -> Result<(), String> {
-        pier_shared::client::TrustedProxies::parse(&self.trusted_proxies)?;
-        if self.header_timeout_seconds == 0 || self.body_idle_timeout_seconds == 0 {
-            return Err(
-                "http.header_timeout_seconds and body_idle_timeout_seconds must be positive".into(),
-            );
-        }
-        Ok(())
+        pier_shared::slow::Clients::check_settings(
+            &self.trusted_proxies,
+            self.header_timeout_seconds,
+            self.body_idle_timeout_seconds,
+        )
     }
 
     /// The settings [`pier_shared::slow`] applies to the server.
     pub fn clients(&self) -> pier_shared::slow::Clients {
-        pier_shared::slow::Clients {
-            header_timeout: std::time::Duration::from_secs(self.header_timeout_seconds),
-            keep_alive: std::time::Duration::from_secs(self.keep_alive_seconds),
-            body_idle_timeout: std::time::Duration::from_secs(self.body_idle_timeout_seconds),
-        }
+        pier_shared::slow::Clients::from_seconds(
+            self.header_timeout_seconds,
+            self.keep_alive_seconds,
+            self.body_idle_timeout_seconds,
+        )
     }
 }
 

@@ -27,6 +27,33 @@ pub struct Clients {
     pub body_idle_timeout: Duration,
 }
 
+impl Clients {
+    /// From a service's `http.*` settings (seconds).
+    pub fn from_seconds(header_timeout: u64, keep_alive: u64, body_idle_timeout: u64) -> Clients {
+        Clients {
+            header_timeout: Duration::from_secs(header_timeout),
+            keep_alive: Duration::from_secs(keep_alive),
+            body_idle_timeout: Duration::from_secs(body_idle_timeout),
+        }
+    }
+
+    /// Check a service's `http.*` client settings: `trusted_proxies` must parse, and the
+    /// header and body-idle timeouts must be positive.
+    pub fn check_settings(
+        trusted_proxies: &[String],
+        header_timeout: u64,
+        body_idle_timeout: u64,
+    ) -> Result<(), String> {
+        crate::client::TrustedProxies::parse(trusted_proxies)?;
+        if header_timeout == 0 || body_idle_timeout == 0 {
+            return Err(
+                "http.header_timeout_seconds and body_idle_timeout_seconds must be positive".into(),
+            );
+        }
+        Ok(())
+    }
+}
+
 /// App data read by [`idle_body`].
 #[derive(Debug, Clone, Copy)]
 pub struct BodyIdleTimeout(pub Duration);
