@@ -1,26 +1,15 @@
 //! The registry's HTTP client for the index: JWKS and RFC 7662 introspection, with a time
 //! limit on every request.
 //!
-//! `awc::Client` is tied to the thread (and actix system) that made it, while the auth
-//! state is shared by every worker; so each thread keeps its own client per [`IndexClient`],
-//! created on first use, and its connection pool is reused by later requests on that thread.
+//! One `awc::Client` per worker thread (`crate::http_client`).
 //! Errors name the URL and the failure, never a token or the secret.
 
+use crate::http_client::ThreadClient;
 use pier_shared::Introspection;
-use std::cell::RefCell;
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Largest JWKS or introspection answer read.
 const MAX_BODY: usize = 1024 * 1024;
-
-static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-
-thread_local! {
-    static CLIENTS: RefCell<HashMap<u64, awc::Client>> = RefCell::new(HashMap::new());
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
@@ -32,67 +21,17 @@ pub enum IndexError {
     Body { url: String, reason: String },
 }
 
-/// How to reach the index. Cheap to share: the per-thread `awc::Client`s hang off its id.
-pub struct IndexClient {
-    id: u64,
-    timeout: Duration,
-    tls: Option<Arc<rustls::ClientConfig>>,
-}
-
-/// A rustls client configuration trusting the certificates in `pem_file`.
-fn tls_config(pem_file: &str) -> Result<rustls::ClientConfig, String> {
-    let pem = std::fs::read(pem_file).map_err(|e| format!("{pem_file}: {e}"))?;
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
-        let cert = cert.map_err(|e| format!("{pem_file}: {e}"))?;
-        roots.add(cert).map_err(|e| format!("{pem_file}: {e}"))?;
-    }
-    if roots.is_empty() {
-        return Err(format!("{pem_file}: no certificate found"));
-    }
-    Ok(
-        rustls::ClientConfig::builder_with_provider(
-            rustls::crypto::ring::default_provider().into(),
-        )
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth(),
-    )
-}
+/// How to reach the index.
+pub struct IndexClient(ThreadClient);
 
 impl IndexClient {
     /// `ca_certificate`: PEM file of roots for `https://` URLs; empty for the web PKI roots.
     pub fn new(timeout: Duration, ca_certificate: &str) -> Result<IndexClient, String> {
-        let tls = if ca_certificate.is_empty() {
-            None
-        } else {
-            Some(Arc::new(tls_config(ca_certificate)?))
-        };
-        Ok(IndexClient {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            timeout,
-            tls,
-        })
+        Ok(IndexClient(ThreadClient::new(timeout, ca_certificate)?))
     }
 
     fn client(&self) -> awc::Client {
-        CLIENTS.with(|c| {
-            c.borrow_mut()
-                .entry(self.id)
-                .or_insert_with(|| {
-                    let mut connector = awc::Connector::new().timeout(self.timeout);
-                    if let Some(tls) = &self.tls {
-                        connector = connector.rustls_0_23(Arc::clone(tls));
-                    }
-                    awc::Client::builder()
-                        .connector(connector)
-                        .timeout(self.timeout)
-                        .disable_redirects()
-                        .finish()
-                })
-                .clone()
-        })
+        self.0.get()
     }
 
     /// `GET url`, the body as text.
@@ -161,6 +100,39 @@ impl IndexClient {
                 url: url.into(),
                 reason: e.to_string(),
             })
+    }
+
+    /// `PUT url` with a JSON body (or none), authenticated as `client:secret` like
+    /// introspection: the registry telling the index of its mirrors. The status and body.
+    pub async fn put_json(
+        &self,
+        url: &str,
+        client: &str,
+        secret: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<(u16, bytes::Bytes), IndexError> {
+        let req = self
+            .client()
+            .put(url)
+            .basic_auth(client, secret)
+            .insert_header(("Accept", "application/json"));
+        let sent = match body {
+            Some(b) => req.send_json(b).await,
+            None => req.send().await,
+        };
+        let mut res = sent.map_err(|e| IndexError::Unreachable {
+            url: url.into(),
+            reason: e.to_string(),
+        })?;
+        let body = res
+            .body()
+            .limit(MAX_BODY)
+            .await
+            .map_err(|e| IndexError::Body {
+                url: url.into(),
+                reason: e.to_string(),
+            })?;
+        Ok((res.status().as_u16(), body))
     }
 
     /// A legacy v1 token check (`GET …/images` or `PUT …/auth` at the index) with the
