@@ -1,10 +1,12 @@
 //! pier-registry's configuration: one typed struct, a TOML file, then `PIER_REGISTRY_…`
 //! environment overrides (see `pier_shared::config`).
 
+mod mirror;
 mod storage;
 
 use serde::{Deserialize, Serialize};
 
+pub use mirror::{MirrorConfig, UpstreamConfig};
 use std::path::Path;
 pub use storage::{S3Config, StorageConfig, StorageDriver};
 
@@ -22,6 +24,7 @@ pub struct RegistryConfig {
     pub gc: GcConfig,
     pub v1: V1Config,
     pub rate_limit: pier_shared::rate_limit::RateLimitConfig,
+    pub mirror: MirrorConfig,
 }
 
 /// `[v1]`: the legacy Docker v1 registry protocol (docs/legacy-v1.md).
@@ -383,6 +386,7 @@ impl RegistryConfig {
         self.storage.validate().map_err(Invalid)?;
         self.http.validate_clients().map_err(Invalid)?;
         self.rate_limit.validate().map_err(Invalid)?;
+        self.mirror.validate().map_err(Invalid)?;
         self.auth.validate().map_err(Invalid)
     }
 
@@ -395,6 +399,11 @@ impl RegistryConfig {
         c.database.url = Secret::new(pier_shared::db::redact(c.database.url.expose()));
         if !c.storage.s3.secret_access_key.is_empty() {
             c.storage.s3.secret_access_key = Secret::new("<redacted>");
+        }
+        for u in &mut c.mirror.upstreams {
+            if !u.password.is_empty() {
+                u.password = Secret::new("<redacted>");
+            }
         }
         c
     }

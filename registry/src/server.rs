@@ -55,6 +55,7 @@ pub fn bind(
         let every = std::time::Duration::from_secs(config.auth.index_probe_seconds);
         actix_web::rt::spawn(async move { auth.watch_index(every).await });
         crate::gc::task::spawn(reg.clone());
+        crate::mirror::spawn(reg.clone());
     }
     let http = &config.http;
     let clients = http.clients();

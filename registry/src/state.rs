@@ -19,6 +19,8 @@ pub struct Registry {
     pub proxies: Arc<pier_shared::client::TrustedProxies>,
     /// `[rate_limit]`, this process's buckets.
     pub rate_limit: Arc<pier_shared::rate_limit::RateLimiter>,
+    /// `[mirror]`: the pull-through cache's upstreams, fetches in flight and counts.
+    pub mirror: Arc<crate::mirror::Mirror>,
 }
 
 impl Registry {
@@ -35,7 +37,9 @@ impl Registry {
             &config.auth.ca_certificate,
             db.clone(),
         )?;
+        let mirror = crate::mirror::Mirror::new(&config.mirror)?;
         Ok(Registry {
+            mirror: Arc::new(mirror),
             v1: Arc::new(v1),
             proxies: Arc::new(pier_shared::client::TrustedProxies::parse(
                 &config.http.trusted_proxies,

@@ -73,6 +73,11 @@ pub struct Introspection {
     /// subject may pull now, so the registry can filter `_catalog`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pullable: Option<Vec<String>>,
+    /// Pier extension: the repository names among those asked about that the index
+    /// resolved through the default pull-through mirror (docs/mirror.md): the registry
+    /// serves them from the mirror's cache of the upstream.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pier_mirrored: Option<Vec<String>>,
 }
 
 #[cfg(test)]

@@ -92,6 +92,7 @@ pub async fn introspect(
             String::new()
         }),
         pullable: None,
+        pier_mirrored: None,
     })
 }
 

@@ -116,5 +116,6 @@ pub async fn introspect(
         jti: Some(claims.jti),
         scope: Some(scope),
         pullable,
+        pier_mirrored: None,
     })
 }

@@ -26,6 +26,8 @@ pub struct Answer {
     pub granted: Vec<Scope>,
     /// Repositories the subject may pull (only asked with `registry:catalog:*`).
     pub pullable: Option<Vec<String>>,
+    /// Asked repositories the index resolved through the default mirror.
+    pub mirrored: Vec<String>,
 }
 
 impl Answer {
@@ -42,6 +44,7 @@ impl Answer {
             active: i.active,
             granted,
             pullable: i.pullable,
+            mirrored: i.pier_mirrored.unwrap_or_default(),
         }
     }
 

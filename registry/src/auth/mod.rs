@@ -50,6 +50,9 @@ pub struct Grant {
     /// The verified token's subject (`None`: anonymous, or `auth.mode = "none"`), what
     /// `[rate_limit]` counts a user's requests by.
     pub subject: Option<String>,
+    /// Token mode: repositories the index resolved through the default pull-through
+    /// mirror (their namespace is not local); `auth.mode = "none"` decides it locally.
+    pub mirrored: Vec<String>,
 }
 
 impl Grant {
@@ -58,6 +61,7 @@ impl Grant {
             mount: true,
             catalog: None,
             subject: None,
+            mirrored: Vec::new(),
         }
     }
 }
@@ -260,6 +264,7 @@ impl TokenAuth {
             catalog: need
                 .catalog
                 .then(|| answer.pullable.clone().unwrap_or_default()),
+            mirrored: answer.mirrored.clone(),
         })
     }
 }

@@ -58,6 +58,8 @@ pub struct MissingReference {
     pub kind: String,
 }
 
+/// Caches of a mirror are left out: they fetch a manifest's blobs and children when first
+/// asked, so a cached manifest may name what is not cached yet.
 pub fn missing_references(conn: &mut Conn) -> Result<Vec<MissingReference>, DbError> {
     Ok(sql(
         conn,
@@ -65,11 +67,12 @@ pub fn missing_references(conn: &mut Conn) -> Result<Vec<MissingReference>, DbEr
          mr.kind AS kind FROM manifest_references mr \
          JOIN manifests m ON m.id = mr.manifest_id \
          JOIN repositories r ON r.id = m.repository_id \
-         WHERE (mr.kind = 'blob' AND NOT EXISTS (SELECT 1 FROM repository_blobs rb \
+         WHERE NOT EXISTS (SELECT 1 FROM mirror_repositories mi \
+                WHERE mi.repository_id = m.repository_id) AND ((mr.kind = 'blob' AND NOT EXISTS (SELECT 1 FROM repository_blobs rb \
                 JOIN blobs b ON b.digest = rb.digest \
                 WHERE rb.repository_id = m.repository_id AND rb.digest = mr.digest)) \
             OR (mr.kind = 'manifest' AND NOT EXISTS (SELECT 1 FROM manifests c \
-                WHERE c.repository_id = m.repository_id AND c.digest = mr.digest)) \
+                WHERE c.repository_id = m.repository_id AND c.digest = mr.digest))) \
          ORDER BY r.name, m.digest, mr.digest",
     )
     .load(conn)?)

@@ -9,6 +9,7 @@ pub mod blobs;
 pub mod fsck;
 pub mod gc;
 pub mod manifests;
+pub mod mirror;
 pub mod repositories;
 pub mod schema;
 pub mod tags;

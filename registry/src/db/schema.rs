@@ -92,7 +92,35 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    mirror_repositories (repository_id) {
+        repository_id -> BigInt,
+        prefix -> Text,
+        hits -> BigInt,
+        misses -> BigInt,
+        last_pulled -> BigInt,
+        registered_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    mirror_tags (repository_id, name) {
+        repository_id -> BigInt,
+        name -> Text,
+        checked_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    mirror_manifests (manifest_id) {
+        manifest_id -> BigInt,
+        last_pulled -> BigInt,
+    }
+}
+
 diesel::joinable!(repository_blobs -> repositories (repository_id));
+diesel::joinable!(mirror_repositories -> repositories (repository_id));
+diesel::joinable!(mirror_manifests -> manifests (manifest_id));
 diesel::joinable!(repository_blobs -> blobs (digest));
 diesel::joinable!(manifests -> repositories (repository_id));
 diesel::joinable!(manifest_references -> manifests (manifest_id));
@@ -110,6 +138,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     tags,
     uploads,
     upload_parts,
+    mirror_repositories,
+    mirror_tags,
+    mirror_manifests,
 );
 
 diesel::table! {

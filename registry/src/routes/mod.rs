@@ -11,6 +11,7 @@ mod catalog;
 mod headers;
 pub mod health;
 mod manifests;
+mod mirror;
 mod pagination;
 pub mod path;
 mod query;
@@ -22,6 +23,7 @@ mod v1;
 
 use crate::auth;
 use crate::error::{Error, Result};
+use crate::mirror::Target;
 use crate::state::Registry;
 use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -42,6 +44,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     // A scope is a plain prefix match; a `{tail:.*}` resource ran a regex on every request
     // (6% of the registry's CPU under manifest load, issue #6).
     cfg.service(web::scope("/v2").default_service(web::to(dispatch)));
+    cfg.route(mirror::LIST, web::get().to(mirror::list));
     cfg.service(
         web::resource(repository::PATH)
             .route(web::delete().to(repository::delete))
@@ -92,7 +95,22 @@ async fn dispatch(
     let mut q = query::Query::parse(req.query_string())?;
     let reg = reg.get_ref();
     let m = req.method();
-    let need = auth::access::required(m, &route, q.get("mount"), q.get("from"));
+    let target = match route.repository() {
+        Some(name) if reg.mirror.enabled() => reg.mirror.target(name, q.get("ns")),
+        _ => Target::Local,
+    };
+    // What is authorized: the route as named, except for `?ns=`-mapped names (their
+    // challenge names the cache's local name, so the token covers that).
+    let authorized = match &target {
+        Target::Mirrored { mapped, auth } => {
+            if matches!(*m, Method::POST | Method::PUT | Method::PATCH) {
+                return Err(mirror::read_only(reg, mapped));
+            }
+            route.with_repository(auth.clone())
+        }
+        _ => route.clone(),
+    };
+    let need = auth::access::required(m, &authorized, q.get("mount"), q.get("from"));
     // Anonymous callers are counted before authorization, users once their token is verified.
     let bearer = matches!(
         auth::header::credentials(req.headers()),
@@ -104,6 +122,25 @@ async fn dispatch(
     let grant = reg.auth.authorize(req.headers(), &need).await?;
     if bearer {
         rate_limit(reg, &req, grant.subject.as_deref())?;
+    }
+    let mirrored = match target {
+        Target::Local => None,
+        Target::Mirrored { mapped, .. } => Some(mapped),
+        Target::Default(mapped) if m == Method::GET || m == Method::HEAD => {
+            let name = route
+                .repository()
+                .expect("a mirror target has a repository");
+            mirror::through_default(reg, name, &grant)
+                .await?
+                .then_some(mapped)
+        }
+        Target::Default(_) => None,
+    };
+    if let Some(mapped) = mirrored {
+        let name = route
+            .repository()
+            .expect("a mirror target has a repository");
+        return mirror::serve(reg, &req, &route, name, &mapped, &q).await;
     }
     if need.mount && !grant.mount {
         // Not allowed to read the source: a plain upload session instead, never a mount.

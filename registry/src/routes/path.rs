@@ -41,6 +41,20 @@ impl Route {
             | Route::Referrers(n, _) => Some(n),
         }
     }
+
+    /// The same route on another repository (the mirror authorizes some requests on the
+    /// local name of the cache).
+    pub fn with_repository(&self, name: RepoName) -> Route {
+        match self {
+            Route::Base | Route::Catalog => self.clone(),
+            Route::Tags(_) => Route::Tags(name),
+            Route::Manifest(_, r) => Route::Manifest(name, r.clone()),
+            Route::Blob(_, d) => Route::Blob(name, d.clone()),
+            Route::UploadStart(_) => Route::UploadStart(name),
+            Route::Upload(_, id) => Route::Upload(name, *id),
+            Route::Referrers(_, d) => Route::Referrers(name, d.clone()),
+        }
+    }
 }
 
 fn name(segments: &[&str]) -> Result<RepoName, OciError> {

@@ -13,16 +13,27 @@ use actix_web::HttpResponse;
 use pier_shared::RepoName;
 
 pub async fn list(reg: &Registry, name: &RepoName, q: &Query) -> Result<HttpResponse> {
+    list_as(reg, name, name, q).await
+}
+
+/// The tags of the repository stored as `stored`, answered as those of `name` (a mirror's
+/// cache of `library/x` is stored as `hub/library/x`).
+pub async fn list_as(
+    reg: &Registry,
+    stored: &RepoName,
+    name: &RepoName,
+    q: &Query,
+) -> Result<HttpResponse> {
     let max = reg.config.limits.max_page_size;
     let p = pagination::parse(q, usize::MAX, max)?;
     let page = if p.zero {
         // n=0: an empty list, but the repository must still exist.
-        listing::tags(reg, name, None, 0).await.map(|mut pg| {
+        listing::tags(reg, stored, None, 0).await.map(|mut pg| {
             pg.more = false;
             pg
         })?
     } else {
-        listing::tags(reg, name, p.last, p.n).await?
+        listing::tags(reg, stored, p.last, p.n).await?
     };
     let mut res = HttpResponse::Ok();
     if page.more {

@@ -16,6 +16,7 @@ mod gc_stress;
 mod health;
 mod manifest_errors;
 mod manifests;
+mod mirror;
 mod mount;
 mod names;
 mod referrers;

@@ -8,7 +8,7 @@
 
 use crate::error::Result;
 use crate::routes::headers::{self, HeadBody};
-use crate::services::manifests;
+use crate::services::manifests::{self, Manifest};
 use crate::state::Registry;
 use actix_web::HttpResponse;
 use pier_shared::{Reference, RepoName};
@@ -20,11 +20,19 @@ pub async fn get(
     head: bool,
 ) -> Result<HttpResponse> {
     let m = manifests::get(reg, name, reference, !head).await?;
+    Ok(respond(m, head, None))
+}
+
+/// The response for a resolved manifest (also the mirror's, with its `Warning` if stale).
+pub fn respond(m: Manifest, head: bool, warning: Option<String>) -> HttpResponse {
     let mut res = HttpResponse::Ok();
     res.content_type(m.media_type.as_str())
         .insert_header(headers::digest(&m.digest));
-    Ok(match m.content {
+    if let Some(w) = warning {
+        res.insert_header((actix_web::http::header::WARNING, w));
+    }
+    match m.content {
         Some(content) if !head => res.body(content),
         _ => res.body(HeadBody(m.size)),
-    })
+    }
 }
