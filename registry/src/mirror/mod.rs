@@ -24,6 +24,7 @@ pub mod manifests;
 pub mod names;
 pub mod register;
 pub mod stats;
+pub mod tags;
 pub mod upstream;
 
 use crate::config::MirrorConfig;

@@ -12,7 +12,7 @@
 
 use super::path::Route;
 use super::query::Query;
-use super::{blobs, headers, manifests, referrers, tags};
+use super::{blobs, headers, manifests, pagination, referrers, tags};
 use crate::auth;
 use crate::db;
 use crate::error::{Error, Result};
@@ -72,13 +72,57 @@ pub async fn serve(
                 None => res.streaming(body),
             })
         }
-        Route::Tags(_) if m == Method::GET => tags::list_as(reg, local, name, q).await,
+        Route::Tags(_) if m == Method::GET => tag_list(reg, mapped, name, q).await,
         Route::Referrers(_, d) if m == Method::GET => referrers::get(reg, local, d, q).await,
         Route::Manifest(_, r) if m == Method::DELETE => {
             manifests::delete::delete(reg, local, r).await
         }
         Route::Blob(_, d) if m == Method::DELETE => blobs::delete(reg, local, d).await,
         _ => Err(read_only(reg, mapped)),
+    }
+}
+
+/// The upstream's tags, paged as asked; the cached ones (with a `Warning`) if it is down.
+async fn tag_list(
+    reg: &Registry,
+    mapped: &Mapped,
+    name: &RepoName,
+    q: &Query,
+) -> Result<HttpResponse> {
+    let p = pagination::parse(q, usize::MAX, reg.config.limits.max_page_size)?;
+    let n = q.get("n").is_some().then_some(p.n);
+    let up = reg.mirror.upstream(mapped);
+    match mirror::tags::upstream(reg, mapped, n, p.last.as_deref()).await {
+        Ok((tags, more)) => {
+            let mut res = HttpResponse::Ok();
+            if let (true, Some(last)) = (more, tags.last()) {
+                res.insert_header(pagination::link(
+                    &format!("/v2/{name}/tags/list"),
+                    n.unwrap_or(tags.len()),
+                    last,
+                ));
+            }
+            Ok(res.json(serde_json::json!({ "name": name.as_str(), "tags": tags })))
+        }
+        Err(e) if e.is_outage() => {
+            log::warn!(
+                "mirror: {} {e}: serving the cached tags of {}",
+                up.describe(),
+                mapped.local
+            );
+            let mut res = tags::list_as(reg, &mapped.local, name, q).await?;
+            if let Ok(v) = mirror::stale_warning(up, &e).parse() {
+                res.headers_mut()
+                    .insert(actix_web::http::header::WARNING, v);
+            }
+            Ok(res)
+        }
+        Err(e) => Err(mirror::upstream_error(
+            up,
+            &e,
+            &format!("repository {}", mapped.remote),
+            ErrorCode::NameUnknown,
+        )),
     }
 }
 

@@ -17,6 +17,7 @@ mod health;
 mod manifest_errors;
 mod manifests;
 mod mirror;
+mod mirror_auth;
 mod mount;
 mod names;
 mod referrers;

@@ -35,6 +35,20 @@ impl Upstream {
 
     async fn stop(&self) {
         self.handle.stop(false).await;
+        // Until it answers no more (a kept-alive connection may outlive the stop briefly).
+        let client = awc::Client::default();
+        for _ in 0..100 {
+            if client
+                .get(format!("{}/v2/", self.url))
+                .send()
+                .await
+                .is_err()
+            {
+                return;
+            }
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("upstream still answers after stop");
     }
 }
 
@@ -124,6 +138,7 @@ async fn pulls_through_and_serves_from_the_cache_once_the_upstream_is_gone() {
     let tags = api.get("/v2/hub/library/alpine/tags/list").await;
     tags.expect(200);
     assert_eq!(tags.json()["tags"], serde_json::json!(["3"]));
+    assert!(tags.header("Warning").is_some(), "cached tags are stale");
 
     // Nothing cached and the upstream gone: a clear error naming it.
     let msg = api
@@ -159,8 +174,18 @@ async fn default_and_ns_map_names_no_local_namespace_owns() {
     api.get("/v2/hub/library/alpine/manifests/3")
         .await
         .expect(200);
+    // The tag list is the upstream's, under the name asked.
+    push_image(&up.api, "library/alpine", "edge", "edge").await;
     let tags = api.get("/v2/library/alpine/tags/list").await;
+    tags.expect(200);
     assert_eq!(tags.json()["name"], "library/alpine");
+    assert_eq!(tags.json()["tags"], serde_json::json!(["3", "edge"]));
+    let page = api.get("/v2/library/alpine/tags/list?n=1").await;
+    assert_eq!(page.json()["tags"], serde_json::json!(["3"]));
+    assert_eq!(
+        page.header("Link"),
+        Some("</v2/library/alpine/tags/list?n=1&last=3>; rel=\"next\"")
+    );
 
     // Once a local repository lives under `mine/`, that namespace is not the mirror's.
     push_image(&api, "mine/app", "1", "mine").await;
@@ -199,9 +224,11 @@ async fn mirrored_repositories_are_read_only_but_cached_content_can_be_deleted()
     api.delete(&format!("/v2/hub/library/alpine/manifests/{}", img.digest))
         .await
         .expect(202);
-    let tags = api.get("/v2/hub/library/alpine/tags/list").await;
-    assert_eq!(tags.json()["tags"], serde_json::json!([]));
+    // Gone from the cache: with the upstream away, nothing to serve.
     up.stop().await;
+    api.get(&format!("/v2/hub/library/alpine/manifests/{}", img.digest))
+        .await
+        .expect_error(503, "UNAVAILABLE");
 }
 
 #[actix_web::test]
