@@ -187,9 +187,9 @@ pub fn list(conn: &mut Conn) -> Result<Vec<Cached>, DbError> {
         conn,
         "SELECT r.name AS name, mr.prefix AS prefix, mr.hits AS hits, mr.misses AS misses, \
          mr.last_pulled AS last_pulled, \
-         COALESCE((SELECT SUM(b.size) FROM repository_blobs rb \
+         CAST(COALESCE((SELECT SUM(b.size) FROM repository_blobs rb \
              JOIN blobs b ON b.digest = rb.digest \
-             WHERE rb.repository_id = r.id), 0) AS bytes \
+             WHERE rb.repository_id = r.id), 0) AS BIGINT) AS bytes \
          FROM mirror_repositories mr JOIN repositories r ON r.id = mr.repository_id \
          ORDER BY r.name",
     )
@@ -202,11 +202,12 @@ struct Total {
     n: i64,
 }
 
-/// Bytes of the distinct blobs linked into cached repositories.
+/// Bytes of the distinct blobs linked into cached repositories. (PostgreSQL's SUM of a
+/// BIGINT is a NUMERIC: the casts keep both backends' answers BIGINT.)
 pub fn cached_bytes(conn: &mut Conn) -> Result<i64, DbError> {
     let t: Total = sql(
         conn,
-        "SELECT COALESCE(SUM(b.size), 0) AS n FROM blobs b WHERE EXISTS \
+        "SELECT CAST(COALESCE(SUM(b.size), 0) AS BIGINT) AS n FROM blobs b WHERE EXISTS \
          (SELECT 1 FROM repository_blobs rb \
              JOIN mirror_repositories mr ON mr.repository_id = rb.repository_id \
              WHERE rb.digest = b.digest)",

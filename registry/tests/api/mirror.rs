@@ -321,3 +321,54 @@ async fn fsck_accepts_a_cache_whose_blobs_are_not_fetched_yet() {
     assert!(report.clean(), "{}", report.human());
     up.stop().await;
 }
+
+#[actix_web::test]
+async fn max_bytes_drops_the_least_recently_pulled_images() {
+    let up = Upstream::start().await;
+    let mut images = Vec::new();
+    for (i, tag) in ["a", "b", "c"].iter().enumerate() {
+        let layer = bytes(100_000, i as u8 + 1);
+        let config = format!("{{\"n\":{i}}}").into_bytes();
+        push_blob(&up.api, "library/big", &layer).await;
+        push_blob(&up.api, "library/big", &config).await;
+        let m = serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": descriptor(OCI_CONFIG, &config),
+            "layers": [descriptor(OCI_LAYER, &layer)],
+        }))
+        .unwrap();
+        let digest = push_manifest(&up.api, "library/big", tag, OCI_MANIFEST, &m).await;
+        images.push((tag, digest, layer, config));
+    }
+    let env = Env::new();
+    let mut c = mirror_config(&env, &up.url, 300);
+    c.mirror.max_bytes = 250_000;
+    let api = env.api_with(c).await;
+    // Pull all three (a first), then a again: b is the least recently pulled.
+    for (tag, _, layer, config) in images.iter().chain(images.iter().take(1)) {
+        api.get(&format!("/v2/hub/library/big/manifests/{tag}"))
+            .await
+            .expect(200);
+        for blob in [layer, config] {
+            api.get(&format!("/v2/hub/library/big/blobs/{}", sha256(blob)))
+                .await
+                .expect(200);
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(1100)).await;
+    }
+    let evicted = pier_registry::mirror::evict::run(&api.reg).await.unwrap();
+    assert_eq!(evicted.manifests, 1, "{evicted:?}");
+    assert!(evicted.bytes <= 250_000, "{evicted:?}");
+    up.stop().await;
+    // b is gone from the cache (the upstream is down: nothing to fetch it from) ...
+    api.get(&format!("/v2/hub/library/big/manifests/{}", images[1].1))
+        .await
+        .expect_error(503, "UNAVAILABLE");
+    // ... a and c stay.
+    for i in [0, 2] {
+        api.get(&format!("/v2/hub/library/big/manifests/{}", images[i].1))
+            .await
+            .expect(200);
+    }
+}
