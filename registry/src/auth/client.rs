@@ -120,19 +120,11 @@ impl IndexClient {
             Some(b) => req.send_json(b).await,
             None => req.send().await,
         };
-        let mut res = sent.map_err(|e| IndexError::Unreachable {
+        let res = sent.map_err(|e| IndexError::Unreachable {
             url: url.into(),
             reason: e.to_string(),
         })?;
-        let body = res
-            .body()
-            .limit(MAX_BODY)
-            .await
-            .map_err(|e| IndexError::Body {
-                url: url.into(),
-                reason: e.to_string(),
-            })?;
-        Ok((res.status().as_u16(), body))
+        status_and_body(url, res).await
     }
 
     /// A legacy v1 token check (`GET …/images` or `PUT …/auth` at the index) with the
@@ -147,7 +139,7 @@ impl IndexClient {
             url: url.into(),
             reason: e.to_string(),
         };
-        let mut res = self
+        let res = self
             .client()
             .request(method, url)
             .insert_header(("Authorization", authorization))
@@ -155,14 +147,22 @@ impl IndexClient {
             .send()
             .await
             .map_err(|e| unreachable(&e))?;
-        let body = res
-            .body()
-            .limit(MAX_BODY)
-            .await
-            .map_err(|e| IndexError::Body {
-                url: url.into(),
-                reason: e.to_string(),
-            })?;
-        Ok((res.status().as_u16(), body))
+        status_and_body(url, res).await
     }
+}
+
+/// An answer's status and (at most `MAX_BODY` of) its body.
+async fn status_and_body(
+    url: &str,
+    mut res: awc::ClientResponse,
+) -> Result<(u16, bytes::Bytes), IndexError> {
+    let body = res
+        .body()
+        .limit(MAX_BODY)
+        .await
+        .map_err(|e| IndexError::Body {
+            url: url.into(),
+            reason: e.to_string(),
+        })?;
+    Ok((res.status().as_u16(), body))
 }

@@ -377,21 +377,7 @@ async fn store(
     let media_type = parsed.media_type.clone();
     reg.db
         .transaction(move |c| {
-            let subject = parsed.subject.as_ref().map(|s| s.to_string());
-            db::manifests::insert(
-                c,
-                &db::manifests::NewManifest {
-                    repository_id: repo,
-                    digest: &d,
-                    media_type: &parsed.media_type,
-                    artifact_type: parsed.artifact_type.as_deref(),
-                    content: &body,
-                    subject: subject.as_deref(),
-                    annotations: parsed.annotations.as_deref(),
-                    blobs: &parsed.blobs,
-                    children: &parsed.children,
-                },
-            )?;
+            crate::services::manifests::insert(c, repo, &d, &parsed, &body)?;
             let now = db::now();
             if let Some(t) = &t {
                 db::tags::set(c, repo, t, &d)?;

@@ -41,6 +41,33 @@ fn missing(what: &str, digest: &str) -> Error {
     )
 }
 
+/// Store verified, parsed manifest bytes in a repository (what it references with it),
+/// unless the repository already holds that digest. The caller checks references first
+/// (a push) or not (a mirror's cache fetches them later).
+pub(crate) fn insert(
+    c: &mut db::Conn,
+    repo: i64,
+    digest: &str,
+    parsed: &Parsed,
+    body: &[u8],
+) -> std::result::Result<(), db::DbError> {
+    let subject = parsed.subject.as_ref().map(|s| s.to_string());
+    db::manifests::insert(
+        c,
+        &db::manifests::NewManifest {
+            repository_id: repo,
+            digest,
+            media_type: &parsed.media_type,
+            artifact_type: parsed.artifact_type.as_deref(),
+            content: body,
+            subject: subject.as_deref(),
+            annotations: parsed.annotations.as_deref(),
+            blobs: &parsed.blobs,
+            children: &parsed.children,
+        },
+    )
+}
+
 /// Verify, check references and store a manifest pushed at `reference`, also tagging it
 /// with `extra_tags` (`?tag=`). Bytes are stored exactly as received.
 pub async fn put(
@@ -91,21 +118,7 @@ pub async fn put(
             if let Some(m) = parsed.children.iter().find(|b| !have.contains(b)) {
                 return Err(missing("manifest", m));
             }
-            let subject = parsed.subject.as_ref().map(|s| s.to_string());
-            db::manifests::insert(
-                c,
-                &db::manifests::NewManifest {
-                    repository_id: repo,
-                    digest: &d,
-                    media_type: &parsed.media_type,
-                    artifact_type: parsed.artifact_type.as_deref(),
-                    content: &body,
-                    subject: subject.as_deref(),
-                    annotations: parsed.annotations.as_deref(),
-                    blobs: &parsed.blobs,
-                    children: &parsed.children,
-                },
-            )?;
+            insert(c, repo, &d, &parsed, &body)?;
             for t in &tags_db {
                 db::tags::set(c, repo, t.as_str(), &d)?;
             }

@@ -345,6 +345,17 @@ pub struct Image {
     pub bytes: Vec<u8>,
 }
 
+/// The bytes of an OCI image manifest of `config` and one `layer`.
+pub fn manifest_of(config: &[u8], layer: &[u8]) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": descriptor(OCI_CONFIG, config),
+        "layers": [descriptor(OCI_LAYER, layer)],
+    }))
+    .expect("manifest JSON")
+}
+
 /// The bytes of an OCI image manifest whose config and layer are derived from `seed`,
 /// with its config and layer blobs.
 pub fn image(seed: &str) -> (Vec<u8>, Vec<u8>, Vec<u8>) {

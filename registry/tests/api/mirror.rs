@@ -282,13 +282,7 @@ async fn concurrent_pulls_of_an_uncached_blob_share_one_fetch() {
     let config = b"{\"big\":true}".to_vec();
     push_blob(&up.api, "library/big", &big).await;
     push_blob(&up.api, "library/big", &config).await;
-    let manifest = serde_json::to_vec(&serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "config": descriptor(OCI_CONFIG, &config),
-        "layers": [descriptor(OCI_LAYER, &big)],
-    }))
-    .unwrap();
+    let manifest = manifest_of(&config, &big);
     push_manifest(&up.api, "library/big", "1", OCI_MANIFEST, &manifest).await;
     let (_env, api) = mirror(&up.url, 300).await;
     api.get("/v2/hub/library/big/manifests/1").await.expect(200);
@@ -331,13 +325,7 @@ async fn max_bytes_drops_the_least_recently_pulled_images() {
         let config = format!("{{\"n\":{i}}}").into_bytes();
         push_blob(&up.api, "library/big", &layer).await;
         push_blob(&up.api, "library/big", &config).await;
-        let m = serde_json::to_vec(&serde_json::json!({
-            "schemaVersion": 2,
-            "mediaType": OCI_MANIFEST,
-            "config": descriptor(OCI_CONFIG, &config),
-            "layers": [descriptor(OCI_LAYER, &layer)],
-        }))
-        .unwrap();
+        let m = manifest_of(&config, &layer);
         let digest = push_manifest(&up.api, "library/big", tag, OCI_MANIFEST, &m).await;
         images.push((tag, digest, layer, config));
     }

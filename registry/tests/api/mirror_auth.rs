@@ -127,13 +127,7 @@ struct Fake {
 impl Fake {
     async fn start(layer: Vec<u8>) -> Fake {
         let config = b"{}".to_vec();
-        let manifest = serde_json::to_vec(&serde_json::json!({
-            "schemaVersion": 2,
-            "mediaType": OCI_MANIFEST,
-            "config": descriptor(OCI_CONFIG, &config),
-            "layers": [descriptor(OCI_LAYER, &layer)],
-        }))
-        .unwrap();
+        let manifest = manifest_of(&config, &layer);
         let script = Arc::new(Script {
             manifest,
             layer,
