@@ -40,7 +40,7 @@ impl IndexClient {
             url: url.into(),
             reason: e.to_string(),
         };
-        let mut res = self
+        let res = self
             .client()
             .get(url)
             .send()
@@ -52,14 +52,7 @@ impl IndexClient {
                 status: res.status().as_u16(),
             });
         }
-        let body = res
-            .body()
-            .limit(MAX_BODY)
-            .await
-            .map_err(|e| IndexError::Body {
-                url: url.into(),
-                reason: e.to_string(),
-            })?;
+        let (_, body) = status_and_body(url, res).await?;
         String::from_utf8(body.to_vec()).map_err(|e| IndexError::Body {
             url: url.into(),
             reason: e.to_string(),
