@@ -7,11 +7,20 @@
 //! - a public repository: pull, for everyone including anonymous;
 //! - disabled users never become a [`Subject`], so they get nothing (callers check).
 //!
+//! Pull-through mirrors (`db::mirrors`, registered by the registry, docs/mirror.md):
+//! - under a mirror's namespace (`<prefix>/…`): the rules above, plus pull for everyone
+//!   when the mirror is public (with or without a repository row); never push (the
+//!   registry serves mirrored repositories read-only, so nothing is allocated there);
+//! - default mapping: a name whose namespace is neither a user nor an organization, while
+//!   a default mirror `D` is registered, is decided as `D/<name>`, pull only
+//!   ([`Resolution::Default`]; reported to the registry as mirrored at `/introspect`).
+//!
 //! `registry:catalog:*` is granted to any authenticated user. A grant is the intersection
 //! of what was asked and what is allowed; missing rights are never an error. Push on a
 //! repository that does not exist yet, in a namespace the subject may write, is granted and
 //! returned in [`Granted::allocate`] for the caller to create.
 
+use crate::db::mirrors::{self, Mirror};
 use crate::db::namespaces::{self, Namespace};
 use crate::db::repositories::{self, Visible};
 use crate::db::{teams, Conn, DbError};
@@ -64,8 +73,114 @@ pub fn namespace_actions(
     Ok(roles.iter().flat_map(|r| role_actions(r)).collect())
 }
 
+/// The registered mirrors, read once per decision (a handful of rows).
+#[derive(Debug, Clone, Default)]
+pub struct Mirrors(Vec<Mirror>);
+
+impl Mirrors {
+    pub fn load(conn: &mut Conn) -> Result<Mirrors, DbError> {
+        Ok(Mirrors(mirrors::list(conn)?))
+    }
+
+    /// The mirror whose namespace is `namespace`.
+    pub fn of(&self, namespace: &str) -> Option<&Mirror> {
+        self.0.iter().find(|m| m.prefix == namespace)
+    }
+
+    fn default_mirror(&self) -> Option<&Mirror> {
+        self.0.iter().find(|m| m.is_default)
+    }
+
+    /// Namespaces of the public mirrors: everyone sees their repositories.
+    fn public_namespaces(&self) -> impl Iterator<Item = i64> + '_ {
+        self.0.iter().filter(|m| m.public).map(|m| m.namespace_id)
+    }
+}
+
+/// How a repository name is decided.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Resolution {
+    /// An ordinary name: its namespace's rules (or nobody's namespace yet).
+    Local,
+    /// Under the namespace of a mirror.
+    Mirrored(Mirror),
+    /// The namespace is neither a user nor an organization and a default mirror is
+    /// registered: decided as `local` (`<default>/<name>`), pull only. `local` is `None`
+    /// when that name would be too long to be a repository name: nothing is granted.
+    Default {
+        mirror: Mirror,
+        local: Option<RepoName>,
+    },
+}
+
+/// How `name` is decided, given the registered `mirrors`.
+pub fn resolve(conn: &mut Conn, mirrors: &Mirrors, name: &RepoName) -> Result<Resolution, DbError> {
+    if let Some(m) = mirrors.of(name.namespace()) {
+        return Ok(Resolution::Mirrored(m.clone()));
+    }
+    let Some(default) = mirrors.default_mirror() else {
+        return Ok(Resolution::Local);
+    };
+    // Every user has a namespace row of their name, so one lookup covers both kinds.
+    if namespaces::find(conn, name.namespace())?.is_some() {
+        return Ok(Resolution::Local);
+    }
+    Ok(Resolution::Default {
+        local: format!("{}/{}", default.prefix, name.as_str()).parse().ok(),
+        mirror: default.clone(),
+    })
+}
+
 /// What `subject` (None: anonymous) may do on repository `name` now.
 pub fn repository_actions(
+    conn: &mut Conn,
+    subject: Option<&Subject>,
+    name: &RepoName,
+) -> Result<Actions, DbError> {
+    let mirrors = Mirrors::load(conn)?;
+    actions_with(conn, &mirrors, subject, name)
+}
+
+/// [`repository_actions`] with the mirrors already read.
+fn actions_with(
+    conn: &mut Conn,
+    mirrors: &Mirrors,
+    subject: Option<&Subject>,
+    name: &RepoName,
+) -> Result<Actions, DbError> {
+    match resolve(conn, mirrors, name)? {
+        Resolution::Local => namespace_rules(conn, subject, name),
+        Resolution::Mirrored(m) => mirrored_actions(conn, subject, name, &m),
+        Resolution::Default {
+            mirror,
+            local: Some(local),
+        } => {
+            let mut actions = mirrored_actions(conn, subject, &local, &mirror)?;
+            actions.retain(|a| *a == Action::Pull);
+            Ok(actions)
+        }
+        Resolution::Default { local: None, .. } => Ok(Actions::new()),
+    }
+}
+
+/// Under a mirror's namespace: the namespace's rules, pull for all when it is public,
+/// never push.
+fn mirrored_actions(
+    conn: &mut Conn,
+    subject: Option<&Subject>,
+    name: &RepoName,
+    mirror: &Mirror,
+) -> Result<Actions, DbError> {
+    let mut actions = namespace_rules(conn, subject, name)?;
+    if mirror.public {
+        actions.insert(Action::Pull);
+    }
+    actions.remove(&Action::Push);
+    Ok(actions)
+}
+
+/// The rules of the module doc's first list, mirrors aside.
+fn namespace_rules(
     conn: &mut Conn,
     subject: Option<&Subject>,
     name: &RepoName,
@@ -124,6 +239,17 @@ pub fn grant(
     subject: Option<&Subject>,
     requested: &[Scope],
 ) -> Result<Granted, DbError> {
+    let mirrors = Mirrors::load(conn)?;
+    grant_with(conn, &mirrors, subject, requested)
+}
+
+/// [`grant`] with the mirrors already read.
+fn grant_with(
+    conn: &mut Conn,
+    mirrors: &Mirrors,
+    subject: Option<&Subject>,
+    requested: &[Scope],
+) -> Result<Granted, DbError> {
     let mut out = Granted::default();
     for ((ty, name), asked) in merge(requested) {
         let actions = match ty.as_str() {
@@ -131,7 +257,7 @@ pub fn grant(
                 let Ok(repo) = name.parse::<RepoName>() else {
                     continue;
                 };
-                let mut allowed = repository_actions(conn, subject, &repo)?;
+                let mut allowed = actions_with(conn, mirrors, subject, &repo)?;
                 super::deletions::filter_push(conn, repo.as_str(), &mut allowed)?;
                 let granted = intersect(&asked, &allowed);
                 if granted.contains(&Action::Push)
@@ -186,12 +312,16 @@ pub fn still_granted(
             actions: ra.actions.iter().cloned().collect(),
         })
         .collect();
-    let now = grant(conn, subject, &held)?;
+    let mirrors = Mirrors::load(conn)?;
+    let now = grant_with(conn, &mirrors, subject, &held)?;
     let wanted = wanted.map(merge);
     let mut out = Vec::new();
     for mut scope in now.scopes {
-        if scope.resource_type == "repository" && !same_repository(conn, &scope.name, claims.iat)? {
-            continue;
+        if scope.resource_type == "repository" {
+            let decided = decided_as(conn, &mirrors, &scope.name)?;
+            if !same_repository(conn, &decided, claims.iat)? {
+                continue;
+            }
         }
         if let Some(wanted) = &wanted {
             let key = (scope.resource_type.clone(), scope.name.clone());
@@ -205,15 +335,49 @@ pub fn still_granted(
     Ok(out)
 }
 
+/// The repository a granted `name` is decided on: `<default>/<name>` when default-mapped.
+fn decided_as(conn: &mut Conn, mirrors: &Mirrors, name: &str) -> Result<String, DbError> {
+    let Ok(repo) = name.parse::<RepoName>() else {
+        return Ok(name.to_string());
+    };
+    Ok(match resolve(conn, mirrors, &repo)? {
+        Resolution::Default {
+            local: Some(local), ..
+        } => local.to_string(),
+        _ => name.to_string(),
+    })
+}
+
+/// Those of `names` that are decided through the default mirror (the introspection
+/// answer's `pier_mirrored`), whatever is granted on them.
+pub fn default_mapped<'a>(
+    conn: &mut Conn,
+    names: impl IntoIterator<Item = &'a str>,
+) -> Result<Vec<String>, DbError> {
+    let mirrors = Mirrors::load(conn)?;
+    let mut out = BTreeSet::new();
+    for name in names {
+        let Ok(repo) = name.parse::<RepoName>() else {
+            continue;
+        };
+        if let Resolution::Default { .. } = resolve(conn, &mirrors, &repo)? {
+            out.insert(name.to_string());
+        }
+    }
+    Ok(out.into_iter().collect())
+}
+
 /// Which live repositories `subject` may see in listings.
 pub fn visible(conn: &mut Conn, subject: Option<&Subject>) -> Result<Visible, DbError> {
+    let mirrors = Mirrors::load(conn)?;
+    let mut ids: Vec<i64> = mirrors.public_namespaces().collect();
     let Some(subject) = subject else {
-        return Ok(Visible::PublicOr(Vec::new()));
+        return Ok(Visible::PublicOr(ids));
     };
     if subject.is_admin {
         return Ok(Visible::All);
     }
-    let mut ids = namespaces::owned_by(conn, subject.id)?;
+    ids.extend(namespaces::owned_by(conn, subject.id)?);
     ids.extend(
         teams::roles_of(conn, subject.id)?
             .into_iter()
