@@ -112,6 +112,7 @@ async fn the_counts_come_from_the_registry_with_a_catalog_token_for_the_web_user
     );
     let html = call!(app, get("/ui/r/hub/library/alpine", &cookie)).text();
     assert!(html.contains("12 hits · 3 misses"), "{html}");
+    assert!(html.contains("No tags cached yet"), "{html}");
     handle.stop(true).await;
 
     let seen = seen.lock().unwrap().clone();

@@ -28,7 +28,7 @@ impl Cached {
             mirrors: mirrors::list(index).await?,
             counts: None,
         };
-        if names.into_iter().any(|n| cached.mirror_of(n).is_some()) {
+        if names.into_iter().any(|n| cached.is_mirrored(n)) {
             cached.counts = match mirror_stats::cached(index, subject).await {
                 Ok(counts) => Some(counts),
                 Err(e) => {
@@ -38,6 +38,11 @@ impl Cached {
             };
         }
         Ok(cached)
+    }
+
+    /// Is repository `name` under a mirror's namespace?
+    pub fn is_mirrored(&self, name: &str) -> bool {
+        self.mirror_of(name).is_some()
     }
 
     fn mirror_of(&self, name: &str) -> Option<&MirrorView> {

@@ -115,9 +115,20 @@ fn tag_row(user: &WebUser, name: &str, t: &TagInfo, can_delete: bool) -> Markup 
     }
 }
 
-fn tags_table(user: &WebUser, name: &str, page: &TagPage, can_delete: bool) -> Markup {
+fn tags_table(
+    user: &WebUser,
+    name: &str,
+    page: &TagPage,
+    can_delete: bool,
+    mirrored: bool,
+) -> Markup {
+    let empty = if mirrored {
+        "No tags cached yet: they appear once pulled through the mirror."
+    } else {
+        "No tags yet: push one."
+    };
     html! {
-        @if page.tags.is_empty() { p.empty { "No tags yet: push one." } }
+        @if page.tags.is_empty() { p.empty { (empty) } }
         @else {
             table.tags {
                 thead { tr { th { "Tag" } th { "Digest" } th { "Size" } th { "Platforms" } th { "Created" } th { "Referrers" } th {} } }
@@ -165,7 +176,7 @@ pub async fn show(
         }
         h2 { "Tags" }
         @match &tags {
-            Ok(page) => (tags_table(&user, &r.name, page, rights.delete)),
+            Ok(page) => (tags_table(&user, &r.name, page, rights.delete, cached.is_mirrored(&r.name))),
             Err(e) => p.error { "The registry could not be read: " (e.public_detail()) },
         }
         @if rights.manage {
