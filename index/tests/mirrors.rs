@@ -408,3 +408,19 @@ async fn listings_follow_a_public_mirror_even_for_a_repository_made_private() {
     let r = call!(app, TestRequest::get().uri("/api/v1/repositories"));
     assert_eq!(r.json()[0]["name"], "hub/library/alpine");
 }
+
+#[actix_web::test]
+async fn a_name_too_long_to_live_under_the_default_mirror_gets_nothing() {
+    let t = TestIndex::new();
+    let app = app!(t);
+    register!(app, hub(true));
+    // Valid alone, one character too long once `hub/` is put in front.
+    let name = format!(
+        "library/{}",
+        "a".repeat(pier_shared::name::MAX_NAME_LEN - 11)
+    );
+    assert_eq!(name.len() + 4, pier_shared::name::MAX_NAME_LEN + 1);
+    let (scope, token) = granted!(app, format!("repository:{name}:pull"), None);
+    assert_eq!(scope, "");
+    assert!(confirm!(app, token).get("pier_mirrored").is_none());
+}

@@ -83,7 +83,8 @@ pub(super) fn decided_as(
 }
 
 /// Those of `names` that are decided through the default mirror (the introspection
-/// answer's `pier_mirrored`), whatever is granted on them.
+/// answer's `pier_mirrored`), whatever is granted on them. A name whose `<default>/<name>`
+/// is too long is not: the registry could not store it either.
 pub fn default_mapped<'a>(
     conn: &mut Conn,
     names: impl IntoIterator<Item = &'a str>,
@@ -94,7 +95,7 @@ pub fn default_mapped<'a>(
         let Ok(repo) = name.parse::<RepoName>() else {
             continue;
         };
-        if let Resolution::Default { .. } = resolve(conn, &mirrors, &repo)? {
+        if let Resolution::Default { local: Some(_), .. } = resolve(conn, &mirrors, &repo)? {
             out.insert(name.to_string());
         }
     }
