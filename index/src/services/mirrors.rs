@@ -28,10 +28,14 @@ pub struct Upstream {
 /// The body of `PUT /pier/v1/mirrors`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 pub struct MirrorSet {
-    /// The prefix names no local namespace owns go to; `""`: none.
-    #[serde(default)]
+    /// The prefix names no local namespace owns go to; `""`, `null` or absent: none.
+    #[serde(default, deserialize_with = "empty_if_null")]
     pub default: String,
     pub upstreams: Vec<Upstream>,
+}
+
+fn empty_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(<Option<String> as serde::Deserialize>::deserialize(d)?.unwrap_or_default())
 }
 
 /// A registered mirror, for the web UI.
@@ -252,6 +256,23 @@ mod tests {
         assert!(validate(&set("", &[("Hub", "https://x")])).is_err());
         assert!(validate(&set("", &[("a/b", "https://x")])).is_err());
         assert!(validate(&set("", &[("hub", "ftp://x")])).is_err());
+    }
+
+    #[test]
+    fn no_default_may_be_said_with_an_empty_string_null_or_nothing() {
+        for body in [
+            r#"{"default": "", "upstreams": []}"#,
+            r#"{"default": null, "upstreams": []}"#,
+            r#"{"upstreams": []}"#,
+        ] {
+            let parsed: MirrorSet = serde_json::from_str(body).unwrap();
+            assert_eq!(parsed, set("", &[]), "{body}");
+        }
+        let parsed: MirrorSet = serde_json::from_str(
+            r#"{"default": "hub", "upstreams": [{"prefix": "hub", "url": "https://h", "public": true, "ns": ["docker.io"]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(parsed, set("hub", &[("hub", "https://h")]));
     }
 
     #[test]
