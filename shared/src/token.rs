@@ -73,11 +73,15 @@ pub struct Introspection {
     /// subject may pull now, so the registry can filter `_catalog`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pullable: Option<Vec<String>>,
-    /// Pier extension: the repository names among those asked about that the index
-    /// resolved through the default pull-through mirror (docs/mirror.md): the registry
-    /// serves them from the mirror's cache of the upstream.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Pier extension (pull-through mirrors, docs/mirror.md): the repository names among
+    /// those asked about that the index decided through the default mirror (`<default>/
+    /// <name>`), so the registry serves them from that mirror. Absent when none.
+    #[serde(default, skip_serializing_if = "none_or_empty")]
     pub pier_mirrored: Option<Vec<String>>,
+}
+
+fn none_or_empty(v: &Option<Vec<String>>) -> bool {
+    v.as_ref().is_none_or(Vec::is_empty)
 }
 
 #[cfg(test)]
@@ -109,5 +113,27 @@ mod tests {
         assert!(c.allows("registry", "catalog", &Action::All));
         let back: Claims = serde_json::from_value(json).unwrap();
         assert_eq!(back, c);
+    }
+
+    #[test]
+    fn introspection_reports_mirrored_names_only_when_there_are_some() {
+        let mut answer = Introspection {
+            active: true,
+            scope: Some("repository:library/alpine:pull".into()),
+            ..Default::default()
+        };
+        let json = |a: &Introspection| serde_json::to_value(a).unwrap();
+        assert!(json(&answer).get("pier_mirrored").is_none());
+        answer.pier_mirrored = Some(Vec::new());
+        assert!(json(&answer).get("pier_mirrored").is_none());
+        answer.pier_mirrored = Some(vec!["library/alpine".into()]);
+        assert_eq!(
+            json(&answer)["pier_mirrored"],
+            serde_json::json!(["library/alpine"])
+        );
+        let back: Introspection = serde_json::from_value(json(&answer)).unwrap();
+        assert_eq!(back, answer);
+        let old: Introspection = serde_json::from_str(r#"{"active":true}"#).unwrap();
+        assert_eq!(old.pier_mirrored, None);
     }
 }

@@ -10,6 +10,7 @@ pub mod access_tokens;
 pub mod audit;
 pub mod deletions;
 pub mod login_failures;
+pub mod mirrors;
 pub mod namespaces;
 pub mod refresh_tokens;
 pub mod repositories;

@@ -47,18 +47,30 @@ pub fn last_deleted_at(conn: &mut Conn, name: &str) -> Result<Option<i64>, DbErr
 
 /// Allocate `name` (private) unless a live repository has it; returns the live one.
 pub fn allocate(conn: &mut Conn, namespace_id: i64, name: &str) -> Result<Repository, DbError> {
+    Ok(allocate_as(conn, namespace_id, name, PRIVATE)?.0)
+}
+
+/// Allocate `name` with `visibility` unless a live repository has it; returns the live one
+/// and whether it was created now.
+pub fn allocate_as(
+    conn: &mut Conn,
+    namespace_id: i64,
+    name: &str,
+    visibility: &str,
+) -> Result<(Repository, bool), DbError> {
     if let Some(existing) = find_live(conn, name)? {
-        return Ok(existing);
+        return Ok((existing, false));
     }
     diesel::insert_into(r::repositories)
         .values((
             r::namespace_id.eq(namespace_id),
             r::name.eq(name),
-            r::visibility.eq(PRIVATE),
+            r::visibility.eq(visibility),
             r::created_at.eq(now()),
         ))
         .execute(conn)?;
-    find_live(conn, name)?.ok_or(DbError::Query(diesel::result::Error::NotFound))
+    let created = find_live(conn, name)?.ok_or(DbError::Query(diesel::result::Error::NotFound))?;
+    Ok((created, true))
 }
 
 /// Returns whether a live repository of that name exists.

@@ -181,3 +181,14 @@ diesel::table! {
         last_failure -> BigInt,
     }
 }
+
+diesel::table! {
+    mirrors (prefix) {
+        prefix -> Text,
+        url -> Text,
+        public -> Bool,
+        is_default -> Bool,
+        namespace_id -> BigInt,
+        updated_at -> BigInt,
+    }
+}

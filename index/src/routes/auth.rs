@@ -1,6 +1,7 @@
 //! Who is calling: extractors for the JSON API, so that a handler's signature says what it
 //! requires. Basic credentials (checked through the credential cache) or a Bearer token
-//! from `/token` (verified locally, then the user and session checked in the database).
+//! from `/token` (verified locally, then the user and session checked in the database);
+//! and [`Registry`], the registry's own endpoints (`/introspect`, `/pier/v1/mirrors…`).
 
 use crate::error::Error;
 use crate::services::access_tokens::RTI_PREFIX;
@@ -141,5 +142,42 @@ impl FromRequest for Admin {
             }
             Ok(Admin(s))
         })
+    }
+}
+
+/// The registry itself: Basic `registry:<registry.introspection_secret>`, the credentials
+/// of `/introspect` and of `/pier/v1/mirrors…`. 404 when `registry.introspection_secret`
+/// is empty (those endpoints are off), 401 otherwise. No throttle or bcrypt: the secret
+/// is compared in constant time.
+pub struct Registry;
+
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
+}
+
+fn check_registry(req: &HttpRequest) -> Result<Registry, Error> {
+    let index = index_of(req)?;
+    let secret = index.config.registry.introspection_secret.expose();
+    if secret.is_empty() {
+        return Err(Error::NotFound(
+            "the registry's endpoints are disabled (no registry.introspection_secret)".into(),
+        ));
+    }
+    match credentials(req)? {
+        Some(Credentials::Basic { user, password })
+            if user == "registry" && same(password.as_bytes(), secret.as_bytes()) =>
+        {
+            Ok(Registry)
+        }
+        _ => Err(Error::Unauthenticated),
+    }
+}
+
+impl FromRequest for Registry {
+    type Error = Error;
+    type Future = std::future::Ready<Result<Self, Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(check_registry(req))
     }
 }

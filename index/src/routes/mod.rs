@@ -9,6 +9,7 @@ pub mod health;
 pub mod introspect;
 pub mod keys;
 pub mod limit;
+pub mod mirrors;
 pub mod token;
 pub mod v1;
 pub mod v2;
@@ -46,6 +47,13 @@ pub const ROUTES: &[Route] = &[
     route!(get, "/token/certificate.pem", keys::certificate),
     route!(get, "/.well-known/jwks.json", keys::jwks),
     route!(post, "/introspect", introspect::introspect),
+    route!(put, "/pier/v1/mirrors", mirrors::replace),
+    route!(
+        put,
+        "/pier/v1/mirrors/repositories/{name}",
+        "/pier/v1/mirrors/repositories/{name:.+}",
+        mirrors::register_repository
+    ),
     route!(get, "/v2/", v2::base),
     route!(get, "/healthz", health::healthz),
     route!(get, "/readyz", health::readyz),

@@ -3,7 +3,9 @@
 //!
 //! Inactive when the JWT does not verify (signature, iss, aud, exp with leeway), its
 //! subject is unknown or disabled, or the refresh token it came from (`rti`) is revoked or
-//! expired. Otherwise the token's access is re-evaluated by `policy::still_granted`.
+//! expired. Otherwise the token's access is re-evaluated by `policy::still_granted`, and
+//! the repository names asked about (the registry's `scope`, else the token's) that the
+//! policy decides through the default mirror are listed in `pier_mirrored`.
 
 use super::access_tokens::{self, RTI_PREFIX};
 use super::policy::{self, Subject};
@@ -87,7 +89,7 @@ pub async fn introspect(
         return Ok(Introspection::default());
     }
     let (who, held) = (standing.subject().cloned(), claims.clone());
-    let (scopes, pullable) = index
+    let (scopes, pullable, mirrored) = index
         .db
         .run(move |c| -> Result<_, DbError> {
             let scopes = policy::still_granted(c, who.as_ref(), &held, wanted.as_deref())?;
@@ -97,7 +99,8 @@ pub async fn introspect(
             } else {
                 None
             };
-            Ok((scopes, pullable))
+            let mirrored = policy::default_mapped(c, asked(&held, wanted.as_deref()))?;
+            Ok((scopes, pullable, mirrored))
         })
         .await?;
     let scope: Vec<String> = scopes.iter().map(Scope::to_string).collect();
@@ -116,6 +119,25 @@ pub async fn introspect(
         jti: Some(claims.jti),
         scope: Some(scope),
         pullable,
-        pier_mirrored: None,
+        pier_mirrored: Some(mirrored).filter(|m| !m.is_empty()),
     })
+}
+
+/// The repository names an introspection asks about: the registry's `wanted` scopes if
+/// given, else the token's access.
+fn asked<'a>(held: &'a Claims, wanted: Option<&'a [Scope]>) -> Vec<&'a str> {
+    let repository = |ty: &str| ty == "repository";
+    match wanted {
+        Some(w) => w
+            .iter()
+            .filter(|s| repository(&s.resource_type))
+            .map(|s| s.name.as_str())
+            .collect(),
+        None => held
+            .access
+            .iter()
+            .filter(|ra| repository(&ra.resource_type))
+            .map(|ra| ra.name.as_str())
+            .collect(),
+    }
 }

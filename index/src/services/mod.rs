@@ -9,6 +9,8 @@ pub mod deletions;
 pub mod flows;
 pub mod introspection;
 pub mod login_throttle;
+pub mod mirror_stats;
+pub mod mirrors;
 pub mod namespaces;
 pub mod policy;
 pub mod random;

@@ -7,11 +7,24 @@
 //! - a public repository: pull, for everyone including anonymous;
 //! - disabled users never become a [`Subject`], so they get nothing (callers check).
 //!
+//! Pull-through mirrors (`db::mirrors`, registered by the registry, docs/mirror.md):
+//! - under a mirror's namespace (`<prefix>/…`): the rules above, plus pull for everyone
+//!   when the mirror is public (with or without a repository row); never push (the
+//!   registry serves mirrored repositories read-only, so nothing is allocated there);
+//! - default mapping: a name whose namespace is neither a user nor an organization, while
+//!   a default mirror `D` is registered, is decided as `D/<name>`, pull only
+//!   ([`Resolution::Default`]; reported to the registry as mirrored at `/introspect`).
+//!
 //! `registry:catalog:*` is granted to any authenticated user. A grant is the intersection
 //! of what was asked and what is allowed; missing rights are never an error. Push on a
 //! repository that does not exist yet, in a namespace the subject may write, is granted and
 //! returned in [`Granted::allocate`] for the caller to create.
 
+mod resolution;
+
+pub use resolution::{default_mapped, resolve, Mirrors, Resolution};
+
+use crate::db::mirrors::Mirror;
 use crate::db::namespaces::{self, Namespace};
 use crate::db::repositories::{self, Visible};
 use crate::db::{teams, Conn, DbError};
@@ -70,6 +83,54 @@ pub fn repository_actions(
     subject: Option<&Subject>,
     name: &RepoName,
 ) -> Result<Actions, DbError> {
+    let mirrors = Mirrors::load(conn)?;
+    actions_with(conn, &mirrors, subject, name)
+}
+
+/// [`repository_actions`] with the mirrors already read.
+fn actions_with(
+    conn: &mut Conn,
+    mirrors: &Mirrors,
+    subject: Option<&Subject>,
+    name: &RepoName,
+) -> Result<Actions, DbError> {
+    match resolve(conn, mirrors, name)? {
+        Resolution::Local => namespace_rules(conn, subject, name),
+        Resolution::Mirrored(m) => mirrored_actions(conn, subject, name, &m),
+        Resolution::Default {
+            mirror,
+            local: Some(local),
+        } => {
+            let mut actions = mirrored_actions(conn, subject, &local, &mirror)?;
+            actions.retain(|a| *a == Action::Pull);
+            Ok(actions)
+        }
+        Resolution::Default { local: None, .. } => Ok(Actions::new()),
+    }
+}
+
+/// Under a mirror's namespace: the namespace's rules, pull for all when it is public,
+/// never push.
+fn mirrored_actions(
+    conn: &mut Conn,
+    subject: Option<&Subject>,
+    name: &RepoName,
+    mirror: &Mirror,
+) -> Result<Actions, DbError> {
+    let mut actions = namespace_rules(conn, subject, name)?;
+    if mirror.public {
+        actions.insert(Action::Pull);
+    }
+    actions.remove(&Action::Push);
+    Ok(actions)
+}
+
+/// The rules of the module doc's first list, mirrors aside.
+fn namespace_rules(
+    conn: &mut Conn,
+    subject: Option<&Subject>,
+    name: &RepoName,
+) -> Result<Actions, DbError> {
     let mut actions = Actions::new();
     if let Some(repo) = repositories::find_live(conn, name.as_str())? {
         if repo.visibility == repositories::PUBLIC {
@@ -124,6 +185,17 @@ pub fn grant(
     subject: Option<&Subject>,
     requested: &[Scope],
 ) -> Result<Granted, DbError> {
+    let mirrors = Mirrors::load(conn)?;
+    grant_with(conn, &mirrors, subject, requested)
+}
+
+/// [`grant`] with the mirrors already read.
+fn grant_with(
+    conn: &mut Conn,
+    mirrors: &Mirrors,
+    subject: Option<&Subject>,
+    requested: &[Scope],
+) -> Result<Granted, DbError> {
     let mut out = Granted::default();
     for ((ty, name), asked) in merge(requested) {
         let actions = match ty.as_str() {
@@ -131,7 +203,7 @@ pub fn grant(
                 let Ok(repo) = name.parse::<RepoName>() else {
                     continue;
                 };
-                let mut allowed = repository_actions(conn, subject, &repo)?;
+                let mut allowed = actions_with(conn, mirrors, subject, &repo)?;
                 super::deletions::filter_push(conn, repo.as_str(), &mut allowed)?;
                 let granted = intersect(&asked, &allowed);
                 if granted.contains(&Action::Push)
@@ -186,12 +258,16 @@ pub fn still_granted(
             actions: ra.actions.iter().cloned().collect(),
         })
         .collect();
-    let now = grant(conn, subject, &held)?;
+    let mirrors = Mirrors::load(conn)?;
+    let now = grant_with(conn, &mirrors, subject, &held)?;
     let wanted = wanted.map(merge);
     let mut out = Vec::new();
     for mut scope in now.scopes {
-        if scope.resource_type == "repository" && !same_repository(conn, &scope.name, claims.iat)? {
-            continue;
+        if scope.resource_type == "repository" {
+            let decided = resolution::decided_as(conn, &mirrors, &scope.name)?;
+            if !same_repository(conn, &decided, claims.iat)? {
+                continue;
+            }
         }
         if let Some(wanted) = &wanted {
             let key = (scope.resource_type.clone(), scope.name.clone());
@@ -207,13 +283,15 @@ pub fn still_granted(
 
 /// Which live repositories `subject` may see in listings.
 pub fn visible(conn: &mut Conn, subject: Option<&Subject>) -> Result<Visible, DbError> {
+    let mirrors = Mirrors::load(conn)?;
+    let mut ids: Vec<i64> = mirrors.public_namespaces().collect();
     let Some(subject) = subject else {
-        return Ok(Visible::PublicOr(Vec::new()));
+        return Ok(Visible::PublicOr(ids));
     };
     if subject.is_admin {
         return Ok(Visible::All);
     }
-    let mut ids = namespaces::owned_by(conn, subject.id)?;
+    ids.extend(namespaces::owned_by(conn, subject.id)?);
     ids.extend(
         teams::roles_of(conn, subject.id)?
             .into_iter()

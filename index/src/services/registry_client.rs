@@ -68,7 +68,7 @@ pub struct TagPage {
 }
 
 /// The registry's base URL, or a clear error when `registry.url` is not set.
-fn base(index: &Index) -> Result<String> {
+pub(crate) fn base(index: &Index) -> Result<String> {
     let url = index.config.registry.url.trim_end_matches('/');
     if url.is_empty() {
         return Err(Error::Conflict(
@@ -78,6 +78,28 @@ fn base(index: &Index) -> Result<String> {
     Ok(url.to_string())
 }
 
+/// A registry token for `subject` with exactly `scope` (else 403, saying `what`).
+pub(crate) async fn token_for(
+    index: &Index,
+    subject: &Subject,
+    scope: Scope,
+    what: impl FnOnce() -> String,
+) -> Result<String> {
+    let wanted = scope.to_string();
+    let request = TokenRequest {
+        service: index.config.token.service.clone(),
+        scopes: vec![scope],
+        offline: None,
+        rti: None,
+    };
+    let who = Some(subject.clone());
+    let issued = tokens::issue_recorded(index, who, request, None, "web.token.issue").await?;
+    if issued.scope != wanted {
+        return Err(Error::Forbidden(format!("you may not {}", what())));
+    }
+    Ok(issued.token)
+}
+
 /// A registry token for `subject` with exactly `actions` on `name` (else 403).
 async fn token(
     index: &Index,
@@ -85,27 +107,12 @@ async fn token(
     name: &RepoName,
     actions: &[Action],
 ) -> Result<String> {
-    let request = TokenRequest {
-        service: index.config.token.service.clone(),
-        scopes: vec![Scope::repository(name.as_str(), actions)],
-        offline: None,
-        rti: None,
-    };
-    let who = Some(subject.clone());
-    let issued = tokens::issue_recorded(index, who, request, None, "web.token.issue").await?;
-    let wanted = Scope::repository(name.as_str(), actions).to_string();
-    if issued.scope != wanted {
-        return Err(Error::Forbidden(format!(
-            "you may not {} {}",
-            actions
-                .iter()
-                .map(Action::as_str)
-                .collect::<Vec<_>>()
-                .join("/"),
-            name.as_str()
-        )));
-    }
-    Ok(issued.token)
+    let scope = Scope::repository(name.as_str(), actions);
+    token_for(index, subject, scope, || {
+        let verbs: Vec<&str> = actions.iter().map(Action::as_str).collect();
+        format!("{} {}", verbs.join("/"), name.as_str())
+    })
+    .await
 }
 
 struct Reader {

@@ -8,6 +8,7 @@
 //! session.rs    cookie session + CSRF (the `WebUser` extractor, login/logout)
 //! page.rs       layout, navigation, HTML error pages, static files
 //! repos.rs      repositories list/search, a repository's page, delete/visibility actions
+//! cached.rs     the "cached from <url>" mark of mirrored repositories, with hit/miss counts
 //! tokens.rs     personal access tokens: create (secret shown once), revoke
 //! audit.rs      the audit log and the live token-flow page
 //! teams.rs      organizations, teams and members
@@ -16,6 +17,7 @@
 //! Not part of the JSON API: these routes are not in `routes::ROUTES` nor `openapi.json`.
 
 mod audit;
+mod cached;
 mod page;
 mod repos;
 mod session;

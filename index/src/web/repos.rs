@@ -1,6 +1,7 @@
 //! Repositories: the list (search, paged), a repository's page (tags read from the
 //! registry), and the actions on it: delete a tag, delete the repository, visibility.
 
+use super::cached::Cached;
 use super::page::{csrf, page, size, urlencode, WebError};
 use super::session::WebUser;
 use crate::services::registry_client::{self, TagInfo, TagPage};
@@ -37,6 +38,8 @@ pub async fn list(
     let mut repos = repositories::list_at(&index, who, Some(q.clone()), offset, limit).await?;
     let more = repos.len() > PER_PAGE as usize;
     repos.truncate(PER_PAGE as usize);
+    let names = repos.iter().map(|r| r.name.as_str());
+    let cached = Cached::read(&index, user.subject(), names).await?;
     let link = |p: u32| format!("/ui/?q={}&page={p}", urlencode(&q));
     let body = html! {
         form.search method="get" action="/ui/" {
@@ -49,6 +52,7 @@ pub async fn list(
                 li {
                     a.repo href={ "/ui/r/" (r.name) } { (r.name) }
                     span class={ "badge " (r.visibility) } { (r.visibility) }
+                    (cached.mark(&r.name))
                     span.muted { "created " (r.created_at) }
                 }
             }
@@ -111,9 +115,20 @@ fn tag_row(user: &WebUser, name: &str, t: &TagInfo, can_delete: bool) -> Markup 
     }
 }
 
-fn tags_table(user: &WebUser, name: &str, page: &TagPage, can_delete: bool) -> Markup {
+fn tags_table(
+    user: &WebUser,
+    name: &str,
+    page: &TagPage,
+    can_delete: bool,
+    mirrored: bool,
+) -> Markup {
+    let empty = if mirrored {
+        "No tags cached yet: they appear once pulled through the mirror."
+    } else {
+        "No tags yet: push one."
+    };
     html! {
-        @if page.tags.is_empty() { p.empty { "No tags yet: push one." } }
+        @if page.tags.is_empty() { p.empty { (empty) } }
         @else {
             table.tags {
                 thead { tr { th { "Tag" } th { "Digest" } th { "Size" } th { "Platforms" } th { "Created" } th { "Referrers" } th {} } }
@@ -148,11 +163,12 @@ pub async fn show(
     };
     let tags =
         registry_client::tags(&index, user.subject(), &repo, last.as_ref(), TAGS_PER_PAGE).await;
+    let cached = Cached::read(&index, user.subject(), [repo.as_str()]).await?;
     let r = &rights.repository;
     let pull = format!("docker pull {}/{}", registry_host(&index), r.name);
     let body = html! {
         section.card.summary {
-            p { span class={ "badge " (r.visibility) } { (r.visibility) } " · created " (r.created_at) }
+            p { span class={ "badge " (r.visibility) } { (r.visibility) } " · created " (r.created_at) " " (cached.mark(&r.name)) }
             div.pull {
                 code id="pull" { (pull) }
                 button.copy type="button" data-copy="pull" { "Copy" }
@@ -160,7 +176,7 @@ pub async fn show(
         }
         h2 { "Tags" }
         @match &tags {
-            Ok(page) => (tags_table(&user, &r.name, page, rights.delete)),
+            Ok(page) => (tags_table(&user, &r.name, page, rights.delete, cached.is_mirrored(&r.name))),
             Err(e) => p.error { "The registry could not be read: " (e.public_detail()) },
         }
         @if rights.manage {
