@@ -74,11 +74,14 @@ fn mount(c: &mut Client, s: &Shared, r: usize, from: usize, b: usize) -> Result<
     let (repo, src, digest) = (&s.repos[r], &s.repos[from], &set.digests[i]);
     let scope = format!("{} repository:{src}:pull", proto::scope(repo));
     let path = format!("/v2/{repo}/blobs/uploads/?mount={digest}&from={src}");
+    // Whether the source held the blob *before* the request: a push to the source that is
+    // acknowledged while this mount is in flight may land after the mount looked.
+    let held_before = s.present.lock().unwrap().contains(&(from, b));
     let reply = c.send("POST", &path, &scope, &[], None, Keep::Body)?;
     match reply.status {
         201 => {}
         202 => {
-            if s.present.lock().unwrap().contains(&(from, b)) {
+            if held_before {
                 return Err(format!(
                     "mount from {src}, which holds {digest}, answered 202"
                 ));
