@@ -290,10 +290,22 @@ async fn a_name_no_namespace_owns_is_decided_through_the_default_mirror() {
     );
     assert_eq!(r.json()["pier_mirrored"], json!(["library/alpine"]));
 
-    // Pull only, even for a site admin (who could otherwise create the namespace by pushing).
-    let (scope, admin_token) = granted!(app, "repository:library/alpine:*", ADMIN);
+    // A site admin may still create the namespace by pushing (its own rules); a pull-only
+    // token of theirs stays default-mapped meanwhile.
+    let (scope, admin_token) = granted!(app, "repository:library/alpine:pull", ADMIN);
     assert_eq!(scope, "repository:library/alpine:pull");
     assert!(live(&t, "library/alpine").await.is_none());
+    let (scope, _) = granted!(app, "repository:newns/app:pull,push", ADMIN);
+    assert_eq!(scope, "repository:newns/app:pull,push");
+    assert!(
+        live(&t, "newns/app").await.is_some(),
+        "the admin's push allocates it"
+    );
+    let (scope, _) = granted!(app, "repository:other/app:pull,push", None);
+    assert_eq!(
+        scope, "repository:other/app:pull",
+        "anonymous: the mirror's pull only"
+    );
 
     // Once `library` is an organization, the name is local again.
     let admin = admin(&t).await;

@@ -12,7 +12,8 @@
 //!   when the mirror is public (with or without a repository row); never push (the
 //!   registry serves mirrored repositories read-only, so nothing is allocated there);
 //! - default mapping: a name whose namespace is neither a user nor an organization, while
-//!   a default mirror `D` is registered, is decided as `D/<name>`, pull only
+//!   a default mirror `D` is registered, is decided as `D/<name>` for pull (push and delete:
+//!   the name's own rules, i.e. a site admin's push that creates the namespace)
 //!   ([`Resolution::Default`]; reported to the registry as mirrored at `/introspect`).
 //!
 //! `registry:catalog:*` is granted to any authenticated user. A grant is the intersection
@@ -101,8 +102,17 @@ fn actions_with(
             mirror,
             local: Some(local),
         } => {
+            // Pull as the mirror's `<default>/<name>` allows. Beside it, what the name's own
+            // rules give on a namespace nobody has yet: nothing, except a site admin's
+            // push, which creates the namespace (`tokens::allocate`); from then on the
+            // name is local.
             let mut actions = mirrored_actions(conn, subject, &local, &mirror)?;
             actions.retain(|a| *a == Action::Pull);
+            actions.extend(
+                namespace_rules(conn, subject, name)?
+                    .into_iter()
+                    .filter(|a| *a != Action::Pull),
+            );
             Ok(actions)
         }
         Resolution::Default { local: None, .. } => Ok(Actions::new()),
