@@ -78,16 +78,24 @@ pub async fn link_cached(reg: &Registry, local: &RepoName, digest: &Digest) {
 }
 
 /// Fetch an uncached blob (joining a fetch in progress): its size if the upstream
-/// announced one, and the body for this client.
+/// announced one, and the body for this client. `None`: a fetch that just ended stored it,
+/// and it is now linked into `mapped.local`: serve it from storage.
+#[allow(clippy::type_complexity)]
 pub async fn fetch(
     reg: &Registry,
     mapped: &Mapped,
     digest: &Digest,
-) -> Result<(
-    Option<u64>,
-    impl Stream<Item = Result<Bytes, std::io::Error>>,
-)> {
-    super::flight::fetch(reg, mapped, digest).await
+) -> Result<
+    Option<(
+        Option<u64>,
+        impl Stream<Item = Result<Bytes, std::io::Error>>,
+    )>,
+> {
+    let fetched = super::flight::fetch(reg, mapped, digest).await?;
+    if fetched.is_none() {
+        link_cached(reg, &mapped.local, digest).await;
+    }
+    Ok(fetched)
 }
 
 /// `HEAD` of an uncached blob: its size at the upstream, without fetching it.

@@ -45,6 +45,9 @@ pub enum Progress {
     Done { size: u64 },
     /// Given up; nothing was stored.
     Failed(Failure),
+    /// Not fetched: the registry held the bytes already when the flight began (a flight
+    /// that ended just before this one was asked for). Nothing is in the spool.
+    Stored,
 }
 
 #[derive(Debug, Clone)]
@@ -91,16 +94,18 @@ impl Flights {
 
 /// Join (or start) the fetch of `digest` for the cached repository `mapped.local`.
 /// Returns once the upstream answered: the size if it announced one, and the stream of
-/// the body for this client; or the upstream's refusal.
+/// the body for this client; `None` if the registry turned out to hold the blob already
+/// (serve it from storage); or the upstream's refusal.
+#[allow(clippy::type_complexity)]
 pub async fn fetch(
     reg: &Registry,
     mapped: &Mapped,
     digest: &Digest,
 ) -> Result<
-    (
+    Option<(
         Option<u64>,
         impl Stream<Item = Result<Bytes, std::io::Error>>,
-    ),
+    )>,
     Error,
 > {
     let flights = &reg.mirror.flights;
@@ -125,6 +130,7 @@ pub async fn fetch(
             Progress::Asking => {}
             Progress::Streaming { size, .. } => break *size,
             Progress::Done { size } => break Some(*size),
+            Progress::Stored => return Ok(None),
             Progress::Failed(Failure::Upstream(e)) => {
                 let up = reg.mirror.upstream(mapped);
                 return Err(super::upstream_error(
@@ -147,13 +153,21 @@ pub async fn fetch(
     };
     // Another repository's flight: link the blob here too once it is stored.
     let link = (!leader).then(|| (reg.clone(), mapped.local.clone()));
-    Ok((size, read(flight, rx, link)))
+    Ok(Some((size, read(flight, rx, link))))
 }
 
 /// The fetch itself: ask, then stream into the spool and the upload state machine.
 async fn run(reg: &Registry, mapped: &Mapped, flight: &Flight) -> Progress {
     let up: &Upstream = reg.mirror.upstream(mapped);
     let digest = &flight.digest;
+    // A request that found the blob missing, then found no flight, may come just after
+    // the previous flight stored it: look again before asking the upstream.
+    let d = digest.to_string();
+    match reg.db.run(move |c| crate::db::blobs::size(c, &d)).await {
+        Ok(Some(_)) => return Progress::Stored,
+        Ok(None) => {}
+        Err(e) => return Progress::Failed(Failure::Broken(format!("database: {e}"))),
+    }
     let res = match up
         .send(
             Method::GET,
@@ -240,7 +254,7 @@ fn read(
                 }
                 let p = rx.borrow_and_update().clone();
                 let readable = match &p {
-                    Progress::Asking => 0,
+                    Progress::Asking | Progress::Stored => 0,
                     Progress::Streaming { written, .. } => written.saturating_sub(1),
                     Progress::Done { size } => *size,
                     Progress::Failed(f) => {

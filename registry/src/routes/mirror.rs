@@ -66,7 +66,9 @@ pub async fn serve(
                 let size = mirror::blobs::head(reg, mapped, d).await?;
                 return Ok(res.body(headers::HeadBody(size)));
             }
-            let (size, body) = mirror::blobs::fetch(reg, mapped, d).await?;
+            let Some((size, body)) = mirror::blobs::fetch(reg, mapped, d).await? else {
+                return blobs::get(reg, req, local, d, head).await;
+            };
             Ok(match size {
                 Some(n) => res.no_chunking(n).streaming(body),
                 None => res.streaming(body),
@@ -128,18 +130,39 @@ async fn tag_list(
 
 /// Is `name`, which `mirror.default` would map, really the mirror's? Not if its namespace
 /// is local: the index says so in token mode; otherwise a repository under it exists here.
-pub async fn through_default(reg: &Registry, name: &RepoName, grant: &auth::Grant) -> Result<bool> {
-    match &*reg.auth {
-        auth::Gate::Token(_) => Ok(grant.mirrored.iter().any(|n| n == name.as_str())),
+/// A blob request goes to the mirror only once its cache exists (a pull fetches the
+/// manifest first): a push to a new namespace starts with `HEAD` of its blobs, which must
+/// answer 404 from here, not ask (or wait for) the upstream.
+pub async fn through_default(
+    reg: &Registry,
+    route: &Route,
+    name: &RepoName,
+    mapped: &Mapped,
+    grant: &auth::Grant,
+) -> Result<bool> {
+    let mapped_here = match &*reg.auth {
+        auth::Gate::Token(_) => grant.mirrored.iter().any(|n| n == name.as_str()),
         auth::Gate::Open => {
             let ns = name.namespace().to_string();
             let local = reg
                 .db
                 .run(move |c| db::mirror::namespace_is_local(c, &ns))
                 .await?;
-            Ok(!local)
+            !local
         }
+    };
+    if !mapped_here || !matches!(route, Route::Blob(..)) {
+        return Ok(mapped_here);
     }
+    let cache = mapped.local.to_string();
+    reg.db
+        .run(move |c| {
+            Ok::<_, Error>(match db::repositories::find(c, &cache)? {
+                Some(id) => db::mirror::is_mirrored(c, id)?,
+                None => false,
+            })
+        })
+        .await
 }
 
 pub const LIST: &str = "/pier/v1/mirror/repositories";

@@ -130,7 +130,7 @@ async fn dispatch(
             let name = route
                 .repository()
                 .expect("a mirror target has a repository");
-            mirror::through_default(reg, name, &grant)
+            mirror::through_default(reg, &route, name, &mapped, &grant)
                 .await?
                 .then_some(mapped)
         }

@@ -360,3 +360,22 @@ async fn max_bytes_drops_the_least_recently_pulled_images() {
             .expect(200);
     }
 }
+
+#[actix_web::test]
+async fn a_push_to_a_new_namespace_does_not_ask_the_default_upstream() {
+    let up = Upstream::start().await;
+    push_image(&up.api, "library/alpine", "3", "alpine").await;
+    let (_env, api) = mirror(&up.url, 300).await;
+    up.stop().await;
+    // A client's push starts with HEAD of its blobs: 404 from here, not the upstream's 503.
+    let (_, config, _) = image("newteam");
+    api.head(&format!("/v2/newteam/app/blobs/{}", sha256(&config)))
+        .await
+        .expect(404);
+    push_image(&api, "newteam/app", "1", "newteam").await;
+    api.get("/v2/newteam/app/manifests/1").await.expect(200);
+    // A pull through the default still asks the upstream (down: the clear error).
+    api.get("/v2/library/alpine/manifests/3")
+        .await
+        .expect_error(503, "UNAVAILABLE");
+}
