@@ -94,9 +94,13 @@ pub fn assert_pulled(out: &Path, image: &Image, all: bool) {
     for entry in std::fs::read_dir(out).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
         if name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit()) {
-            let data = std::fs::read(out.join(&name)).unwrap();
             let digest = format!("sha256:{name}");
-            assert_eq!(sha256(&data), digest, "blob {name} corrupt");
+            // Compared byte for byte with what the upstream was given (no 64 MiB hashing
+            // in a debug build); a blob the image lacks fails the comparison of names.
+            if let Some(want) = image.blobs.get(&digest) {
+                let data = std::fs::read(out.join(&name)).unwrap();
+                assert!(data == *want, "blob {digest} differs from the upstream's");
+            }
             got.push(digest);
         }
     }
