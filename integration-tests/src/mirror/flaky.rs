@@ -1,5 +1,6 @@
 //! An HTTP proxy on 127.0.0.1 in front of an upstream registry, switchable at run time
-//! between passing requests through, answering every request `429 Too Many Requests` (with
+//! between passing requests through (at full speed, or with answers throttled to a rate),
+//! answering every request `429 Too Many Requests` (with
 //! `Retry-After`, as Docker Hub's pull limit does) or `503 Service Unavailable` itself, and
 //! refusing connections (its listening socket closed). It counts requests per method and
 //! path, whatever it answered.
@@ -22,6 +23,11 @@ use std::time::Duration;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     Pass,
+    /// Pass through, each answer's bytes sent at most this fast (an upstream slower than
+    /// the mirror's clients: what a client receives before the upstream has finished).
+    Slow {
+        bytes_per_second: u64,
+    },
     /// 429 with `Retry-After: <seconds>` and an OCI `TOOMANYREQUESTS` error body.
     TooManyRequests {
         retry_after: u32,
@@ -210,7 +216,10 @@ fn serve(mut client: TcpStream, upstream: SocketAddr, shared: &Shared) {
         .entry((head.method.clone(), path))
         .or_default() += 1;
     match shared.mode() {
-        Mode::Pass => pass(client, upstream, head, shared),
+        Mode::Pass => pass(client, upstream, head, shared, None),
+        Mode::Slow { bytes_per_second } => {
+            pass(client, upstream, head, shared, Some(bytes_per_second))
+        }
         Mode::TooManyRequests { retry_after } => answer(
             client,
             &head,
@@ -251,7 +260,13 @@ fn answer(mut client: TcpStream, head: &Head, status: &str, extra: &str, body: &
 
 /// Forward the request with `Connection: close` and copy both ways until the upstream
 /// has answered and closed.
-fn pass(mut client: TcpStream, upstream: SocketAddr, head: Head, shared: &Shared) {
+fn pass(
+    mut client: TcpStream,
+    upstream: SocketAddr,
+    head: Head,
+    shared: &Shared,
+    rate: Option<u64>,
+) {
     let Ok(mut server) = TcpStream::connect(upstream) else {
         let _ = client.write_all(
             b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
@@ -289,18 +304,47 @@ fn pass(mut client: TcpStream, upstream: SocketAddr, head: Head, shared: &Shared
                 let _ = std::io::copy(&mut from, &mut to);
             });
         }
-        let _ = std::io::copy(&mut server, &mut client);
+        match rate {
+            None => {
+                let _ = std::io::copy(&mut server, &mut client);
+            }
+            Some(r) => copy_throttled(&mut server, &mut client, r),
+        }
     }
     let _ = client.shutdown(Shutdown::Both);
     let _ = server.shutdown(Shutdown::Both);
     lock(&shared.live).remove(&id);
 }
 
+/// Copy `from` to `to` at most `bytes_per_second` (16 KiB at a time, each sent when the
+/// rate allows it).
+fn copy_throttled(from: &mut TcpStream, to: &mut TcpStream, bytes_per_second: u64) {
+    let start = std::time::Instant::now();
+    let mut sent = 0u64;
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        let due =
+            Duration::from_secs_f64((sent + n as u64) as f64 / bytes_per_second.max(1) as f64);
+        if let Some(wait) = due.checked_sub(start.elapsed()) {
+            std::thread::sleep(wait);
+        }
+        if to.write_all(&buf[..n]).is_err() {
+            return;
+        }
+        sent += n as u64;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// A one-request-per-connection HTTP server answering `200 <method> <path> <body length>`.
+    /// A one-request-per-connection HTTP server answering `200 <method> <path> <body length>`,
+    /// or `<n>` bytes for `/big/<n>`.
     fn echo_server() -> SocketAddr {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
@@ -326,6 +370,15 @@ mod tests {
                             Ok(0) | Err(_) => break,
                             Ok(n) => body.extend_from_slice(&chunk[..n]),
                         }
+                    }
+                    if let Some(n) = head.target.strip_prefix("/big/") {
+                        let n: usize = n.parse().unwrap();
+                        let _ = write!(
+                            s,
+                            "HTTP/1.1 200 OK\r\nContent-Length: {n}\r\nConnection: close\r\n\r\n"
+                        );
+                        let _ = s.write_all(&vec![b'x'; n]);
+                        return;
                     }
                     let closes = head
                         .lines
@@ -406,6 +459,29 @@ mod tests {
         assert_eq!(status(a.get(&url).call()).0, 200);
         assert_eq!(proxy.count("GET", "/v2/x/manifests/latest"), 3);
         assert_eq!(proxy.count("HEAD", "/v2/x/manifests/latest"), 1);
+    }
+
+    #[test]
+    fn slow_throttles_answers() {
+        let proxy = FlakyProxy::start(echo_server());
+        proxy.set(Mode::Slow {
+            bytes_per_second: 400_000,
+        });
+        let t = std::time::Instant::now();
+        let (code, _, body) = status(agent().get(&format!("{}/big/200000", proxy.url())).call());
+        let took = t.elapsed();
+        assert_eq!((code, body.len()), (200, 200_000));
+        assert!(
+            took >= Duration::from_millis(450),
+            "200 kB at 400 kB/s in {took:?}"
+        );
+        proxy.set(Mode::Pass);
+        let t = std::time::Instant::now();
+        status(agent().get(&format!("{}/big/200000", proxy.url())).call());
+        assert!(
+            t.elapsed() < Duration::from_millis(450),
+            "Pass still throttled"
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //!   content still served (with `Warning`), misses a clear OCI error naming the upstream.
 //! - single_flight: 20 concurrent pulls of one uncached 64 MiB image, one upstream GET per
 //!   blob.
+//! - streaming: an uncached blob reaches the client while a slow upstream still sends it.
 //! - token: a second Pier in token mode as the upstream (the Bearer dance with
 //!   credentials), and an anonymous docker engine through a `public` mirror.
 
@@ -22,6 +23,7 @@ mod failures;
 mod harness;
 mod single_flight;
 mod skopeo;
+mod streaming;
 mod token;
 
 use pier_integration_tests::mirror::{Image, MirrorToml, Upstream};
