@@ -125,20 +125,40 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 /// Write `<hosts_dir>/<registry>/hosts.toml`: pull and resolve through `mirror`
 /// (`http://127.0.0.1:<port>`), `server` for anything else (the registry's own address).
 pub fn write_hosts_toml(hosts_dir: &Path, registry: &str, server: &str, mirror: &str) -> PathBuf {
+    write_hosts_file(hosts_dir, registry, &hosts_toml(server, mirror, false))
+}
+
+/// As [`write_hosts_toml`], the mirror's API root given by its URL's path
+/// (`http://127.0.0.1:<port>/v2/hub`, `override_path = true`): containerd then asks for
+/// `/v2/hub/library/alpine/…`, the mirror's prefixed names, instead of relying on `?ns=`.
+pub fn write_hosts_toml_with_path(
+    hosts_dir: &Path,
+    registry: &str,
+    server: &str,
+    mirror_root: &str,
+) -> PathBuf {
+    write_hosts_file(hosts_dir, registry, &hosts_toml(server, mirror_root, true))
+}
+
+fn write_hosts_file(hosts_dir: &Path, registry: &str, text: &str) -> PathBuf {
     let dir = hosts_dir.join(registry);
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("hosts.toml");
-    std::fs::write(&file, hosts_toml(server, mirror)).unwrap();
+    std::fs::write(&file, text).unwrap();
     file
 }
 
 /// A hosts.toml with one mirror host.
-pub fn hosts_toml(server: &str, mirror: &str) -> String {
-    format!(
+pub fn hosts_toml(server: &str, mirror: &str, override_path: bool) -> String {
+    let mut t = format!(
         r#"server = "{server}"
 
 [host."{mirror}"]
   capabilities = ["pull", "resolve"]
 "#
-    )
+    );
+    if override_path {
+        t.push_str("  override_path = true\n");
+    }
+    t
 }

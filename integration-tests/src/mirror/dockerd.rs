@@ -26,6 +26,17 @@ pub struct Dockerd {
     client_config: PathBuf,
 }
 
+/// Whether tests that start an engine run: always, unless `PIER_TEST_NO_DOCKER=1` asks to
+/// skip docker engine tests (as [`crate::docker_engine_available`] does for the machine's),
+/// which is said on stderr. A `dockerd` that is missing or fails to start fails the test.
+pub fn wanted() -> bool {
+    if std::env::var("PIER_TEST_NO_DOCKER").as_deref() == Ok("1") {
+        eprintln!("PIER_TEST_NO_DOCKER=1: docker engine test skipped on request");
+        return false;
+    }
+    true
+}
+
 impl Dockerd {
     /// Start an engine under `dir` whose `daemon.json` names `mirrors`
     /// (`http://127.0.0.1:<port>`), and wait until it answers.

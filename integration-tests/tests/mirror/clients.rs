@@ -1,10 +1,13 @@
-//! Real engines pull through Pier with the client settings of docs/mirror-clients.md:
-//! containerd with a `hosts.toml` for docker.io (it adds `?ns=docker.io`), and a docker
-//! engine with `registry-mirrors` in its daemon.json (it asks for `library/<x>`).
-
+//! Real clients pull through Pier with the client settings of docs/mirror-clients.md:
+//! containerd with a `hosts.toml` for docker.io (it adds `?ns=docker.io`; or the prefix in
+//! the host's path with `override_path`), a docker engine with `registry-mirrors` in its
+//! daemon.json (it asks for `library/<x>`), and skopeo with a containers-registries.conf
+//! `[[registry.mirror]]` (what podman and CRI-O read).
 use super::harness::closed_port;
 use super::{blob_gets, skopeo_pull_ok, start_pier, tail, upstream_with};
-use pier_integration_tests::mirror::containerd::{write_hosts_toml, Containerd};
+use pier_integration_tests::mirror::containerd::{
+    write_hosts_toml, write_hosts_toml_with_path, Containerd,
+};
 use pier_integration_tests::mirror::dockerd::Dockerd;
 use pier_integration_tests::mirror::{Format, Image, MirrorToml, UpstreamToml};
 use pier_integration_tests::{manifest_digest, Service};
@@ -73,21 +76,99 @@ fn containerd_pulls_docker_io_images_through_hosts_toml_and_ns() {
         "the cached index was asked again"
     );
 
-    // A second containerd (nothing cached client-side) pulls from Pier's cache alone.
+    // A second containerd (nothing cached client-side), whose hosts.toml names the prefix
+    // in the mirror's path instead (`override_path`): Pier's cache alone answers.
     let ctd2 = Containerd::start(&tmp.path().join("ctd2"));
-    let out = ctd2.pull(&hosts, "docker.io/library/multi:1");
+    let hosts2 = tmp.path().join("hosts2");
+    let root = format!("http://{}/v2/hub", pier.addr);
+    write_hosts_toml_with_path(&hosts2, "docker.io", &closed_port(), &root);
+    let out = ctd2.pull(&hosts2, "docker.io/library/multi:1");
     assert!(
         out.status.success(),
-        "{}",
+        "ctr pull with override_path: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    assert_eq!(
+        ctd2.image_digest("docker.io/library/multi:1").as_deref(),
+        Some(multi.digest().as_str())
+    );
     for d in &amd64_blobs {
+        assert!(pier_logged(
+            &pier,
+            "GET",
+            &format!("/v2/hub/library/multi/blobs/{d}"),
+            200
+        ));
         assert_eq!(up.blob_gets("library/multi", d), 1, "upstream GETs of {d}");
     }
 }
 
 #[test]
+fn skopeo_follows_a_registries_conf_mirror_as_podman_and_cri_o_do() {
+    let tmp = tempfile::tempdir().unwrap();
+    let alpine = Image::new(63, &[4_000, 5_000], Format::Docker);
+    let up = upstream_with(
+        &tmp.path().join("up"),
+        &[("library/alpine", "3.20", &alpine)],
+    );
+    let hub = UpstreamToml::new("hub", &up.url());
+    let pier = start_pier(&tmp.path().join("pier"), &MirrorToml::one(hub, true));
+    // containers-registries.conf(5), read from $HOME/.config/containers/ when it exists
+    // (podman, CRI-O, buildah and skopeo share it). The primary location is a closed port
+    // here, so that only the mirror can answer.
+    let home = tmp.path().join("home");
+    let conf = home.join(".config/containers");
+    std::fs::create_dir_all(&conf).unwrap();
+    let closed = closed_port();
+    let locations = [format!("{}/hub", pier.addr), pier.addr.clone()];
+    for (i, location) in locations.iter().enumerate() {
+        let text = format!(
+            "[[registry]]\nprefix = \"docker.io\"\nlocation = \"{}\"\n\n[[registry.mirror]]\nlocation = \"{location}\"\ninsecure = true\n",
+            closed.trim_start_matches("http://")
+        );
+        std::fs::write(conf.join("registries.conf"), text).unwrap();
+        let out = tmp.path().join(format!("pulled-{i}"));
+        let copy = std::process::Command::new("skopeo")
+            .args([
+                "copy",
+                "--preserve-digests",
+                "docker://docker.io/library/alpine:3.20",
+            ])
+            .arg(format!("dir:{}", out.display()))
+            .env("HOME", &home)
+            .output()
+            .expect("skopeo");
+        assert!(
+            copy.status.success(),
+            "skopeo through the registries.conf mirror {location}: {}\nPier's log (end):\n{}",
+            String::from_utf8_lossy(&copy.stderr),
+            tail(&pier.log(), 20)
+        );
+        super::assert_pulled(&out, &alpine, false);
+    }
+    // The first by the prefixed name, the second through the default mapping.
+    assert!(pier_logged(
+        &pier,
+        "GET",
+        "/v2/hub/library/alpine/manifests/3.20",
+        200
+    ));
+    assert!(pier_logged(
+        &pier,
+        "GET",
+        "/v2/library/alpine/manifests/3.20",
+        200
+    ));
+    for (digest, n) in blob_gets(&up, "library/alpine", &alpine) {
+        assert_eq!(n, 1, "upstream GETs of {digest}");
+    }
+}
+
+#[test]
 fn a_docker_engine_pulls_library_images_through_registry_mirrors() {
+    if !pier_integration_tests::mirror::dockerd::wanted() {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let hello = Image::new(61, &[4_000, 6_000], Format::Docker);
     let multi = Image::multi_arch(62, &[3_000], &["amd64", "arm64"]);

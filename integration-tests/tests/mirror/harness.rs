@@ -92,6 +92,9 @@ fn the_proxy_passes_skopeo_through_then_answers_429_503_and_refuses() {
 
 #[test]
 fn a_docker_engine_of_our_own_pulls_from_its_registry_mirror() {
+    if !pier_integration_tests::mirror::dockerd::wanted() {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let image = Image::new(4, &[4_000, 6_000], Format::Docker);
     let up = upstream_with(

@@ -7,8 +7,9 @@
 //! - config: the contract's `[mirror]` keys are accepted (`check-config`).
 //! - skopeo: `hub/library/<x>` byte-identical to the upstream, `default`, `?ns=`, tag
 //!   freshness, read-only mirrored repositories.
-//! - clients: containerd (`hosts.toml`, `?ns=docker.io`) and a docker engine
-//!   (`registry-mirrors`) pull through Pier.
+//! - clients: containerd (`hosts.toml`, `?ns=docker.io` or `override_path`), a docker
+//!   engine (`registry-mirrors`) and skopeo with a registries.conf mirror (as podman and
+//!   CRI-O) pull through Pier.
 //! - failures: upstream stopped, answering 429 or 503, refusing connections: cached
 //!   content still served (with `Warning`), misses a clear OCI error naming the upstream.
 //! - single_flight: 20 concurrent pulls of one uncached 64 MiB image, one upstream GET per

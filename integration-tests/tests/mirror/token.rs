@@ -120,6 +120,9 @@ fn a_token_mode_pier_upstream_is_pulled_with_the_bearer_dance() {
 
 #[test]
 fn an_anonymous_docker_engine_pulls_through_a_public_mirror() {
+    if !pier_integration_tests::mirror::dockerd::wanted() {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let hello = Image::new(71, &[4_000, 6_000], Format::Docker);
     let registry = upstream_with(
@@ -167,4 +170,47 @@ fn an_anonymous_docker_engine_pulls_through_a_public_mirror() {
     );
     assert_pulled(&tmp.path().join("skopeo"), &hello, false);
     wait_for_repository(&mirror, "hub/library/hello");
+
+    // The counts the web UI shows: misses (the engine's first pull asked upstream) and
+    // hits (skopeo's pull after it), for a token with `registry:catalog:*`.
+    let token: serde_json::Value = ureq::get(
+        &mirror
+            .index
+            .url("/token?service=pier-registry&scope=registry:catalog:*"),
+    )
+    .set("Authorization", &basic_auth("admin", ADMIN_PASSWORD))
+    .call()
+    .expect("a catalog token for the admin")
+    .into_json()
+    .unwrap();
+    let token = token["token"].as_str().unwrap().to_string();
+    let url = mirror.registry.url("/pier/v1/mirror/repositories");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let list: serde_json::Value = ureq::get(&url)
+            .set("Authorization", &format!("Bearer {token}"))
+            .call()
+            .expect("GET /pier/v1/mirror/repositories")
+            .into_json()
+            .unwrap();
+        let entry = list["repositories"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| r["name"] == "hub/library/hello")
+            .cloned();
+        if let Some(e) = &entry {
+            assert_eq!(e["prefix"], "hub", "{e}");
+            assert_eq!(e["url"], registry.url().as_str(), "{e}");
+            if e["misses"].as_u64() >= Some(1) && e["hits"].as_u64() >= Some(1) {
+                assert!(e["bytes"].as_u64() >= Some(hello.size() as u64), "{e}");
+                break;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no hit and miss counted for hub/library/hello: {list}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
 }
