@@ -10,8 +10,11 @@
 //! exec root and stops it when it gets SIGTERM.
 //!
 //! An engine sends requests to its mirrors only for Docker Hub images (`docker.io/...`,
-//! `library/...`); when every mirror fails it falls back to `registry-1.docker.io`, which
-//! the test machine cannot reach. Tests therefore also look in Pier's log for the requests.
+//! `library/...`); when every mirror fails it falls back to `registry-1.docker.io`. So that
+//! such a fallback stays on this machine (not even a DNS query leaves it), the engine runs
+//! in a mount namespace of its own whose `/etc/hosts` names Docker Hub's hosts 127.0.0.1,
+//! where nothing listens on 443: a fallback fails with `dial tcp 127.0.0.1:443`. Tests
+//! also look in Pier's log for the requests the engine made.
 
 use super::daemon::Daemon;
 use serde_json::json;
@@ -56,8 +59,15 @@ impl Dockerd {
         );
         let config = dir.join("daemon.json");
         std::fs::write(&config, daemon_json(mirrors).to_string()).unwrap();
-        let mut cmd = Command::new("dockerd");
-        cmd.arg("--host")
+        let hosts = dir.join("hosts");
+        std::fs::write(&hosts, ETC_HOSTS).unwrap();
+        crate::require_tool("unshare");
+        let mut cmd = Command::new("unshare");
+        cmd.args(["--mount", "--propagation", "private", "--", "sh", "-c"])
+            .arg(r#"mount --bind "$0" /etc/hosts && exec "$@""#)
+            .arg(&hosts)
+            .arg("dockerd")
+            .arg("--host")
             .arg(format!("unix://{}", socket.display()))
             .arg("--config-file")
             .arg(&config)
@@ -154,6 +164,12 @@ impl Dockerd {
         lines[lines.len().saturating_sub(n)..].join("\n")
     }
 }
+
+/// The engine's `/etc/hosts`: Docker Hub's registry, index and token hosts on 127.0.0.1.
+const ETC_HOSTS: &str = "127.0.0.1 localhost
+::1 localhost
+127.0.0.1 registry-1.docker.io index.docker.io docker.io auth.docker.io production.cloudflare.docker.com
+";
 
 /// The engine's `daemon.json`: the mirrors, and nothing else of the machine's.
 pub fn daemon_json(mirrors: &[&str]) -> serde_json::Value {

@@ -3,6 +3,7 @@
 //! the host's path with `override_path`), a docker engine with `registry-mirrors` in its
 //! daemon.json (it asks for `library/<x>`), and skopeo with a containers-registries.conf
 //! `[[registry.mirror]]` (what podman and CRI-O read).
+
 use super::harness::closed_port;
 use super::{blob_gets, skopeo_pull_ok, start_pier, tail, upstream_with};
 use pier_integration_tests::mirror::containerd::{

@@ -129,6 +129,18 @@ fn a_docker_engine_of_our_own_pulls_from_its_registry_mirror() {
     for (digest, n) in blob_gets(&up, "library/hello", &image) {
         assert_eq!(n, 1, "GETs of {digest}");
     }
+    // What the mirror lacks, the engine looks for at Docker Hub: on this machine.
+    let miss = engine.pull("not-on-the-mirror");
+    assert!(!miss.status.success());
+    let err = String::from_utf8_lossy(&miss.stderr);
+    assert!(
+        err.contains("127.0.0.1:443"),
+        "the engine's fallback to Docker Hub did not stay on 127.0.0.1: {err}"
+    );
+    assert!(
+        up.requests("GET", "/v2/library/not-on-the-mirror/manifests/latest") >= 1
+            || up.requests("HEAD", "/v2/library/not-on-the-mirror/manifests/latest") >= 1
+    );
 }
 
 #[test]
