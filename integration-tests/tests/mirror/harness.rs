@@ -8,11 +8,12 @@ use pier_integration_tests::mirror::dockerd::Dockerd;
 use pier_integration_tests::mirror::{FlakyProxy, Format, Image, Mode};
 use std::net::SocketAddr;
 
-/// A 127.0.0.1 address nothing listens on: `server` of a hosts.toml, so that a containerd
+/// A 127.0.0.1 address nothing listens on (port 1, tcpmux, which no test binds, and which
+/// unlike a port picked free now cannot be handed to another test's server later): the
+/// `server` of a hosts.toml or the primary location of a registries.conf, so that a client
 /// that gave up on its mirror fails instead of reaching out to Docker Hub.
 pub fn closed_port() -> String {
-    let port = pier_integration_tests::nginx::free_port();
-    format!("http://127.0.0.1:{port}")
+    "http://127.0.0.1:1".to_string()
 }
 
 #[test]
