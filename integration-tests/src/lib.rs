@@ -11,6 +11,7 @@ pub mod crash;
 pub mod docker;
 pub mod image;
 pub mod logscan;
+pub mod mirror;
 pub mod nginx;
 pub mod pier;
 pub mod proxy;

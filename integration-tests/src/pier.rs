@@ -124,6 +124,26 @@ impl Pier {
         Self::start_full(dir, ttl, Some(port), index_extra, None, &[])
     }
 
+    /// As [`Pier::start_linked`], the registry also reading the TOML file `config`
+    /// (`PIER_REGISTRY_CONFIG`, what `pier-registry --config` and `pier up
+    /// --registry-config` set), such as a `[mirror]` section; the environment still wins
+    /// for what it sets (listen address, database, storage, auth).
+    pub fn start_with_registry_config(dir: &Path, ttl: u32, config: &Path) -> Pier {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let config = config.display().to_string();
+        Self::start_full(
+            dir,
+            ttl,
+            Some(port),
+            &[],
+            None,
+            &[("PIER_REGISTRY_CONFIG", config.as_str())],
+        )
+    }
+
     fn start_inner(dir: &Path, ttl: u32, registry_port: Option<u16>) -> Pier {
         Self::start_full(dir, ttl, registry_port, &[], None, &[])
     }

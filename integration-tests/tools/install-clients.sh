@@ -5,7 +5,9 @@
 #
 #   apt:    skopeo, docker-registry (distribution 2.8), apache2-utils (htpasswd), jq, curl,
 #           chromium + chromium-driver (headless browser tests of the web UI, tests/web_ui.rs),
-#           nginx (the load balancer in front of the replicas, tests/replicas.rs)
+#           nginx (the load balancer in front of the replicas, tests/replicas.rs),
+#           docker.io (dockerd) and containerd (containerd, ctr): tests/mirror starts an
+#           engine and a containerd of its own, each configured with Pier as its mirror
 #   built:  crane            -> build-crane.sh        (Debian go-containerregistry source, offline)
 #           oci-conformance  -> build-conformance.sh  (only when sources are vendored in
 #                                                      integration-tests/conformance/; else skipped)
@@ -27,6 +29,11 @@ APT_PKGS=(skopeo docker-registry apache2-utils jq curl chromium chromium-driver 
 # docker-registry's and nginx's postinst may try to start their units (:5000, :80); on
 # machines without systemd that is a no-op.  Tests run their own instances.
 apt_install -- "${APT_PKGS[@]}"
+# The mirror tests' engines (tests/mirror: a dockerd and a containerd of their own beside the
+# machine's).  Debian's, unless the machine already has them: docker-ce's packages
+# (containerd.io) conflict with Debian's docker.io and containerd.
+command -v dockerd >/dev/null 2>&1 || apt_install -- docker.io
+{ command -v containerd && command -v ctr; } >/dev/null 2>&1 || apt_install -- containerd
 
 "$here/build-crane.sh" || die "crane could not be built (see messages above)"
 
@@ -65,6 +72,9 @@ show nginx nginx -v
 show chromium sh -c 'chromium --version 2>/dev/null'
 show chromedriver chromedriver --version
 show crane crane version
+show dockerd dockerd --version
+show containerd containerd --version
+show ctr ctr --version
 if [ "$conformance" = built ]; then
     # shellcheck disable=SC2016
     show oci-conformance dpkg-query -W -f='vendored suite, built with golang-1.23-go ${Version}' golang-1.23-go
