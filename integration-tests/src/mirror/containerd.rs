@@ -5,7 +5,7 @@
 //!
 //! Registry mirrors come from a hosts directory (`ctr images pull --hosts-dir`, the same
 //! files as containerd's `config_path` for the CRI): `<dir>/<registry>/hosts.toml`, as
-//! docs/mirror-clients.md describes. containerd adds `?ns=<registry>` to each request it
+//! docs/mirror.md ("Client settings") describes. containerd adds `?ns=<registry>` to each request it
 //! sends to a mirror, which is how Pier learns which upstream is meant.
 
 use super::daemon::Daemon;

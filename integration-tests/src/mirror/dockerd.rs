@@ -1,7 +1,7 @@
 //! A docker engine of the test's own (Debian's `dockerd`, docker.io 20.10), beside the
 //! machine's: the machine's engine cannot be given a registry mirror without a restart, so
 //! a test starts a second one with its own socket, data root, exec root and pid file, and a
-//! `daemon.json` of its own holding `registry-mirrors` exactly as docs/mirror-clients.md
+//! `daemon.json` of its own holding `registry-mirrors` exactly as docs/mirror.md ("Client settings")
 //! tells users to write it.
 //!
 //! No networking (`bridge: none`, no iptables, no IP forwarding): it only pulls. The vfs

@@ -8,7 +8,7 @@
 //!   503 and down.
 //! - [`config`]: the registry's `[mirror]` TOML, with the contract's names.
 //! - [`dockerd`], [`containerd`]: a docker engine and a containerd of the test's own,
-//!   configured with a mirror as docs/mirror-clients.md says.
+//!   configured with a mirror as docs/mirror.md ("Client settings") says.
 //! - [`daemon`]: how those third-party daemons are started, awaited and stopped.
 
 pub mod config;

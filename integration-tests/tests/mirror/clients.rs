@@ -1,4 +1,4 @@
-//! Real clients pull through Pier with the client settings of docs/mirror-clients.md:
+//! Real clients pull through Pier with the client settings of docs/mirror.md ("Client settings"):
 //! containerd with a `hosts.toml` for docker.io (it adds `?ns=docker.io`; or the prefix in
 //! the host's path with `override_path`), a docker engine with `registry-mirrors` in its
 //! daemon.json (it asks for `library/<x>`), and skopeo with a containers-registries.conf

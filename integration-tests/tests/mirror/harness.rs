@@ -1,6 +1,6 @@
 //! The harness without Pier: the upstream holds what was pushed and counts what it serves,
 //! the proxy switches, and the test's own docker engine and containerd pull from a mirror
-//! at 127.0.0.1 over plain HTTP with the settings docs/mirror-clients.md gives users.
+//! at 127.0.0.1 over plain HTTP with the settings docs/mirror.md ("Client settings") gives users.
 
 use super::{assert_pulled, blob_gets, get_manifest, skopeo_pull, skopeo_pull_ok, upstream_with};
 use pier_integration_tests::mirror::containerd::{write_hosts_toml, Containerd};
