@@ -14,6 +14,21 @@ use pier_shared::{Digest, ErrorCode, RepoName};
 /// The cached repository's id, creating it (and its `mirror_repositories` row) if needed.
 /// A repository cached for the first time wakes the registration with the index.
 pub async fn ensure_repository(reg: &Registry, mapped: &Mapped) -> Result<i64> {
+    // Every pull of a cached repository comes here: read first, so that only the first
+    // pull of a repository takes the write lock.
+    let name = mapped.local.to_string();
+    let known = reg
+        .db
+        .run(move |c| {
+            Ok::<_, Error>(match db::repositories::find(c, &name)? {
+                Some(id) if db::mirror::is_mirrored(c, id)? => Some(id),
+                _ => None,
+            })
+        })
+        .await?;
+    if let Some(id) = known {
+        return Ok(id);
+    }
     let (local, prefix) = (
         mapped.local.to_string(),
         reg.mirror.upstream(mapped).prefix.clone(),
@@ -36,6 +51,15 @@ pub async fn ensure_repository(reg: &Registry, mapped: &Mapped) -> Result<i64> {
 /// for another repository, it is linked here (as a mount would) and counts as cached.
 pub async fn cached(reg: &Registry, mapped: &Mapped, digest: &Digest) -> Result<bool> {
     let id = ensure_repository(reg, mapped).await?;
+    let d = digest.to_string();
+    let linked_now = reg
+        .db
+        .run(move |c| Ok::<_, Error>(db::blobs::linked_size(c, id, &d)?.is_some()))
+        .await?;
+    if linked_now {
+        reg.mirror.stats.hit(mapped.local.as_str());
+        return Ok(true);
+    }
     let d = digest.to_string();
     let linked = reg
         .db

@@ -206,7 +206,9 @@ async fn cached_tag(reg: &Registry, repo: i64, tag: &Tag) -> Result<Option<(Dige
     Ok(found.and_then(|(d, checked)| Some((d.parse().ok()?, checked))))
 }
 
-/// A cached manifest, with its bytes or (HEAD) without; its pull is noted.
+/// A cached manifest, with its bytes or (HEAD) without; with `mirror.max_bytes`, its
+/// pull is noted for the eviction order (a write: skipped when nothing is ever evicted;
+/// every cached manifest got its row when stored).
 async fn load(
     reg: &Registry,
     repo: i64,
@@ -214,13 +216,16 @@ async fn load(
     with_content: bool,
 ) -> Result<Option<Manifest>> {
     let d = digest.to_string();
+    let lru = reg.mirror.config.max_bytes > 0;
     let found = reg
         .db
         .run(move |c| {
             let Some(m) = db::manifests::get(c, repo, &d)? else {
                 return Ok::<_, Error>(None);
             };
-            db::mirror::touch_manifest(c, repo, &d, db::now())?;
+            if lru {
+                db::mirror::touch_manifest(c, repo, &d, db::now())?;
+            }
             Ok(Some(m))
         })
         .await?;
