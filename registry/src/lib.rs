@@ -27,6 +27,7 @@ pub mod http_client;
 pub mod manifest;
 pub mod memory;
 pub mod mirror;
+pub mod notifications;
 pub mod routes;
 pub mod server;
 pub mod services;
