@@ -55,11 +55,11 @@ impl Delivery {
     }
 }
 
-/// Sleep for `d`, or less if cancelled; false when cancelled.
-async fn pause(cancel: &CancellationToken, d: Duration) -> bool {
+/// Sleep for `d`, or less if cancelled.
+async fn pause(cancel: &CancellationToken, d: Duration) {
     tokio::select! {
-        _ = cancel.cancelled() => false,
-        _ = actix_web::rt::time::sleep(d) => true,
+        _ = cancel.cancelled() => {}
+        _ = actix_web::rt::time::sleep(d) => {}
     }
 }
 

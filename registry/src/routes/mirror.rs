@@ -38,7 +38,6 @@ pub fn read_only(reg: &Registry, mapped: &Mapped) -> Error {
 }
 
 /// Serve an authorized request for a mirrored repository (`name`: as the request named it).
-#[allow(clippy::too_many_arguments)]
 pub async fn serve(
     reg: &Registry,
     req: &HttpRequest,

@@ -50,6 +50,22 @@ fn is_operator(reg: &Registry, req: &HttpRequest) -> bool {
     !a.introspection_secret.is_empty() && Sha256::digest(&given) == Sha256::digest(want.as_bytes())
 }
 
+/// `url` with any password in its authority replaced (`http://user:***@host/…`).
+fn shown(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}{path}")
+        }
+        None => url.to_string(),
+    }
+}
+
 pub async fn get(req: HttpRequest, reg: web::Data<Registry>) -> Result<HttpResponse> {
     if matches!(*reg.auth, Gate::Token(_)) && !is_operator(&reg, &req) {
         return Err(Error::Oci(
@@ -74,7 +90,7 @@ pub async fn get(req: HttpRequest, reg: web::Data<Registry>) -> Result<HttpRespo
             .await?;
         endpoints.push(serde_json::json!({
             "name": ep.name(),
-            "url": ep.config.url,
+            "url": shown(&ep.config.url),
             "actions": ep.config.actions,
             "pending": state.pending,
             "oldest_pending_at": state.oldest_pending_at,
@@ -87,4 +103,19 @@ pub async fn get(req: HttpRequest, reg: web::Data<Registry>) -> Result<HttpRespo
         }));
     }
     Ok(HttpResponse::Ok().json(serde_json::json!({ "endpoints": endpoints })))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_in_urls_are_not_shown() {
+        assert_eq!(
+            super::shown("https://ci:pw@hooks.example/a@b?x"),
+            "https://ci:***@hooks.example/a@b?x"
+        );
+        assert_eq!(
+            super::shown("http://127.0.0.1:9000/e@v"),
+            "http://127.0.0.1:9000/e@v"
+        );
+    }
 }

@@ -16,7 +16,11 @@ fn request_id(req: &HttpRequest) -> String {
 }
 
 /// The request's origin; `subject`: the token's (`Grant::subject`), `None` if anonymous.
+/// Without endpoints no event is written, and nothing is built.
 pub fn of(reg: &Registry, req: &HttpRequest, subject: Option<&str>) -> Origin {
+    if reg.notifier.endpoints.is_empty() {
+        return Origin::default();
+    }
     let header = |name| {
         req.headers()
             .get(name)
