@@ -167,6 +167,22 @@ mod tests {
     }
 
     #[test]
+    fn check_config_hides_secrets_and_headers() {
+        let mut c = crate::RegistryConfig::default();
+        let mut e = endpoint("a");
+        e.secret = Secret::new("hunter2");
+        e.headers
+            .insert("Authorization".into(), "Bearer xyz".into());
+        c.notifications.endpoints.push(e);
+        let shown = toml::to_string(&c.redacted()).unwrap();
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("xyz"),
+            "{shown}"
+        );
+        assert!(shown.contains("Authorization"), "{shown}");
+    }
+
+    #[test]
     fn default_actions_are_all_but_pull() {
         assert_eq!(endpoint("a").actions, ["push", "delete", "mount"]);
     }

@@ -468,3 +468,91 @@ async fn two_replicas_deliver_each_event_once() {
     db.stop().await;
     handle.stop(false).await;
 }
+
+/// The queued rows of endpoint `ci`, as events.
+async fn queued(api: &Api) -> Vec<Value> {
+    let rows = api
+        .reg
+        .db
+        .run_sync(|c| pier_registry::db::outbox::pending(c, "ci", 100))
+        .unwrap();
+    rows.iter()
+        .map(|r| {
+            let v: Value = serde_json::from_str(&r.payload).unwrap();
+            assert_eq!(v["id"], r.event_id.as_str());
+            v
+        })
+        .collect()
+}
+
+#[actix_web::test]
+async fn events_are_queued_with_their_change_and_only_then() {
+    let env = Env::new();
+    let mut c = env.config();
+    c.gc.interval_seconds = 0;
+    // No delivery task: the rows stay for the test to read.
+    c.notifications.endpoints = vec![endpoint("ci", &closed_url(), &["push", "pull", "delete"])];
+    let api = env.api_with(c).await;
+
+    // Refused changes queue nothing.
+    let (manifest, config, layer) = image("atomic");
+    push_blob(&api, "a/b", &config).await;
+    put_manifest(&api, "a/b", "v1", OCI_MANIFEST, &manifest)
+        .await
+        .expect_error(400, "MANIFEST_BLOB_UNKNOWN");
+    api.delete("/v2/a/b/manifests/nope")
+        .await
+        .expect_error(404, "MANIFEST_UNKNOWN");
+    api.get("/v2/a/b/manifests/nope")
+        .await
+        .expect_error(404, "MANIFEST_UNKNOWN");
+    assert!(queued(&api).await.is_empty());
+
+    // By digest with two ?tag=: one event per tag, each its own id.
+    push_blob(&api, "a/b", &layer).await;
+    let digest = sha256(&manifest);
+    let uri = format!("/v2/a/b/manifests/{digest}?tag=x&tag=y");
+    api.send(
+        req(Method::PUT, &uri)
+            .insert_header(("Content-Type", OCI_MANIFEST))
+            .set_payload(manifest.clone()),
+    )
+    .await
+    .expect(201);
+    // By digest alone: no tag. A HEAD: nothing. A GET by digest: a pull without tag.
+    push_blob(&api, "a/c", &config).await;
+    push_blob(&api, "a/c", &layer).await;
+    push_manifest(&api, "a/c", &digest, OCI_MANIFEST, &manifest).await;
+    api.head(&format!("/v2/a/b/manifests/{digest}"))
+        .await
+        .expect(200);
+    api.get(&format!("/v2/a/b/manifests/{digest}"))
+        .await
+        .expect(200);
+    let q = queued(&api).await;
+    let summary: Vec<(String, String, String)> = q
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap().to_string(),
+                e["target"]["repository"].as_str().unwrap().to_string(),
+                e["target"]["tag"].as_str().unwrap_or("-").to_string(),
+            )
+        })
+        .collect();
+    let want = [
+        ("push", "a/b", "x"),
+        ("push", "a/b", "y"),
+        ("push", "a/c", "-"),
+        ("pull", "a/b", "-"),
+    ];
+    assert_eq!(
+        summary,
+        want.iter()
+            .map(|(a, r, t)| (a.to_string(), r.to_string(), t.to_string()))
+            .collect::<Vec<_>>(),
+        "{q:#?}"
+    );
+    assert_ne!(q[0]["id"], q[1]["id"]);
+    assert!(q.iter().all(|e| e["target"]["digest"] == digest.as_str()));
+}
