@@ -5,6 +5,8 @@
 use super::event::{Actor, Event, Source, Target, BLOB_MEDIA_TYPE};
 use super::{Notifier, Origin};
 use crate::db::{self, Conn, DbError};
+use crate::state::Registry;
+use std::sync::Arc;
 
 /// Queue one event of `action` about `target` for every endpoint that wants it.
 fn record(
@@ -86,15 +88,27 @@ pub fn manifest_pushed(
     Ok(())
 }
 
-/// `pull` of a manifest (a GET; HEAD is not a pull), `tag` when pulled by tag.
-pub fn manifest_pulled(
-    c: &mut Conn,
-    n: &Notifier,
+/// `pull` of a manifest served (a GET; HEAD is not a pull), with `tag` when pulled by
+/// tag. A pull changes nothing, so its event has a small write transaction of its own,
+/// taken only when some endpoint wants pulls.
+pub async fn manifest_pulled(
+    reg: &Registry,
     origin: &Origin,
     m: &ManifestRef<'_>,
-    tag: &str,
+    reference: &pier_shared::Reference,
 ) -> Result<(), DbError> {
-    record(c, n, origin, "pull", manifest_target(origin, m, tag))
+    if !reg.notifier.wants("pull") {
+        return Ok(());
+    }
+    let tag = match reference {
+        pier_shared::Reference::Tag(t) => t.as_str(),
+        pier_shared::Reference::Digest(_) => "",
+    };
+    let target = manifest_target(origin, m, tag);
+    let (n, origin) = (Arc::clone(&reg.notifier), origin.clone());
+    reg.db
+        .transaction(move |c| record(c, &n, &origin, "pull", target))
+        .await
 }
 
 /// `delete` of a tag (`repository` and `tag`) or of a manifest by digest (`repository`

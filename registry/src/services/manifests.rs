@@ -180,21 +180,18 @@ pub async fn get(
         })
         .await?;
     let (digest, media_type, size, content) = found.ok_or_else(|| unknown(name, reference))?;
-    let digest = digest.parse().map_err(|_| {
+    let digest: Digest = digest.parse().map_err(|_| {
         log::error!("stored manifest digest {digest:?} does not parse");
         Error::from(ErrorCode::Unknown)
     })?;
-    if with_content && reg.notifier.wants("pull") {
-        pulled(
-            reg,
-            origin,
-            name,
-            reference,
-            &digest,
-            &media_type,
-            size as u64,
-        )
-        .await?;
+    if with_content {
+        let m = events::ManifestRef {
+            repository: name.as_str(),
+            digest: &digest.to_string(),
+            media_type: &media_type,
+            size: size as u64,
+        };
+        events::manifest_pulled(reg, origin, &m, reference).await?;
     }
     Ok(Manifest {
         digest,
@@ -202,35 +199,6 @@ pub async fn get(
         size: size as u64,
         content,
     })
-}
-
-/// Queue the `pull` event of a manifest served.
-async fn pulled(
-    reg: &Registry,
-    origin: &Origin,
-    name: &RepoName,
-    reference: &Reference,
-    digest: &Digest,
-    media_type: &str,
-    size: u64,
-) -> Result<()> {
-    let (notifier, origin, name) = (reg.notifier.clone(), origin.clone(), name.clone());
-    let (digest, media_type) = (digest.to_string(), media_type.to_string());
-    let tag = match reference {
-        Reference::Tag(t) => t.to_string(),
-        Reference::Digest(_) => String::new(),
-    };
-    reg.db
-        .transaction(move |c| {
-            let m = events::ManifestRef {
-                repository: name.as_str(),
-                digest: &digest,
-                media_type: &media_type,
-                size,
-            };
-            Ok::<_, Error>(events::manifest_pulled(c, &notifier, &origin, &m, &tag)?)
-        })
-        .await
 }
 
 /// Delete a tag (the manifest stays reachable by digest), or a manifest by digest (with
