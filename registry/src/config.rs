@@ -2,11 +2,13 @@
 //! environment overrides (see `pier_shared::config`).
 
 mod mirror;
+mod notifications;
 mod storage;
 
 use serde::{Deserialize, Serialize};
 
 pub use mirror::{MirrorConfig, UpstreamConfig};
+pub use notifications::{EndpointConfig, NotificationsConfig};
 use std::path::Path;
 pub use storage::{S3Config, StorageConfig, StorageDriver};
 
@@ -25,6 +27,7 @@ pub struct RegistryConfig {
     pub v1: V1Config,
     pub rate_limit: pier_shared::rate_limit::RateLimitConfig,
     pub mirror: MirrorConfig,
+    pub notifications: NotificationsConfig,
 }
 
 /// `[v1]`: the legacy Docker v1 registry protocol (docs/legacy-v1.md).
@@ -387,6 +390,7 @@ impl RegistryConfig {
         self.http.validate_clients().map_err(Invalid)?;
         self.rate_limit.validate().map_err(Invalid)?;
         self.mirror.validate().map_err(Invalid)?;
+        self.notifications.validate().map_err(Invalid)?;
         self.auth.validate().map_err(Invalid)
     }
 
@@ -403,6 +407,14 @@ impl RegistryConfig {
         for u in &mut c.mirror.upstreams {
             if !u.password.is_empty() {
                 u.password = Secret::new("<redacted>");
+            }
+        }
+        for e in &mut c.notifications.endpoints {
+            if !e.secret.is_empty() {
+                e.secret = Secret::new("<redacted>");
+            }
+            for v in e.headers.values_mut() {
+                *v = "<redacted>".into();
             }
         }
         c

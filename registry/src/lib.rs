@@ -15,6 +15,9 @@
 //! [`gc`] sits beside services: online garbage collection, run in the background by the
 //! server and on demand by `pier-registry gc`.
 //!
+//! [`notifications`] sits beside services too: they queue its events inside their own
+//! transactions; its delivery tasks, started by the server, send them (docs/notifications.md).
+//!
 //! [`server::app`] builds the actix application for tests and for [`server::run`].
 
 pub mod auth;
@@ -27,6 +30,7 @@ pub mod http_client;
 pub mod manifest;
 pub mod memory;
 pub mod mirror;
+pub mod notifications;
 pub mod routes;
 pub mod server;
 pub mod services;

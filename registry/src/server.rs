@@ -56,7 +56,10 @@ pub fn bind(
         actix_web::rt::spawn(async move { auth.watch_index(every).await });
         crate::gc::task::spawn(reg.clone());
         crate::mirror::spawn(reg.clone());
+        // Dropping the handle detaches the tasks: they run for the life of the process.
+        drop(crate::notifications::deliver::spawn(&reg));
     }
+    let notifier = std::sync::Arc::clone(&reg.notifier);
     let http = &config.http;
     let clients = http.clients();
     let mut server = HttpServer::new(move || app(reg.clone()))
@@ -81,5 +84,6 @@ pub fn bind(
         .addrs()
         .first()
         .ok_or_else(|| "no address bound".to_string())?;
+    notifier.set_bound(addr);
     Ok((server.run(), addr))
 }

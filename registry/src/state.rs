@@ -21,6 +21,8 @@ pub struct Registry {
     pub rate_limit: Arc<pier_shared::rate_limit::RateLimiter>,
     /// `[mirror]`: the pull-through cache's upstreams, fetches in flight and counts.
     pub mirror: Arc<crate::mirror::Mirror>,
+    /// `[notifications]`: the endpoints events are queued for (docs/notifications.md).
+    pub notifier: Arc<crate::notifications::Notifier>,
 }
 
 impl Registry {
@@ -38,7 +40,10 @@ impl Registry {
             db.clone(),
         )?;
         let mirror = crate::mirror::Mirror::new(&config.mirror)?;
+        let notifier =
+            crate::notifications::Notifier::new(&config.notifications, &config.http.listen)?;
         Ok(Registry {
+            notifier: Arc::new(notifier),
             mirror: Arc::new(mirror),
             v1: Arc::new(v1),
             proxies: Arc::new(pier_shared::client::TrustedProxies::parse(

@@ -10,6 +10,7 @@ pub mod fsck;
 pub mod gc;
 pub mod manifests;
 pub mod mirror;
+pub mod outbox;
 pub mod repositories;
 pub mod schema;
 pub mod tags;

@@ -118,6 +118,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    notification_outbox (id) {
+        id -> BigInt,
+        endpoint -> Text,
+        event_id -> Text,
+        payload -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    notification_endpoints (name) {
+        name -> Text,
+        failures -> BigInt,
+        last_error -> Nullable<Text>,
+        last_error_at -> Nullable<BigInt>,
+        last_success_at -> Nullable<BigInt>,
+        delivered -> BigInt,
+    }
+}
+
 diesel::joinable!(repository_blobs -> repositories (repository_id));
 diesel::joinable!(mirror_repositories -> repositories (repository_id));
 diesel::joinable!(mirror_manifests -> manifests (manifest_id));

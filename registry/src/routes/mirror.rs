@@ -41,6 +41,7 @@ pub fn read_only(reg: &Registry, mapped: &Mapped) -> Error {
 pub async fn serve(
     reg: &Registry,
     req: &HttpRequest,
+    origin: &crate::notifications::Origin,
     route: &Route,
     name: &RepoName,
     mapped: &Mapped,
@@ -77,7 +78,7 @@ pub async fn serve(
         Route::Tags(_) if m == Method::GET => tag_list(reg, mapped, name, q).await,
         Route::Referrers(_, d) if m == Method::GET => referrers::get(reg, local, d, q).await,
         Route::Manifest(_, r) if m == Method::DELETE => {
-            manifests::delete::delete(reg, local, r).await
+            manifests::delete::delete(reg, origin, local, r).await
         }
         Route::Blob(_, d) if m == Method::DELETE => blobs::delete(reg, local, d).await,
         _ => Err(read_only(reg, mapped)),

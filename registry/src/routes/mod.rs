@@ -12,6 +12,8 @@ mod headers;
 pub mod health;
 mod manifests;
 mod mirror;
+mod notifications;
+pub mod origin;
 mod pagination;
 pub mod path;
 mod query;
@@ -45,6 +47,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     // (6% of the registry's CPU under manifest load, issue #6).
     cfg.service(web::scope("/v2").default_service(web::to(dispatch)));
     cfg.route(mirror::LIST, web::get().to(mirror::list));
+    cfg.route(notifications::PATH, web::get().to(notifications::get));
     cfg.service(
         web::resource(repository::PATH)
             .route(web::delete().to(repository::delete))
@@ -136,11 +139,12 @@ async fn dispatch(
         }
         Target::Default(_) => None,
     };
+    let origin = origin::of(reg, &req, grant.subject.as_deref());
     if let Some(mapped) = mirrored {
         let name = route
             .repository()
             .expect("a mirror target has a repository");
-        return mirror::serve(reg, &req, &route, name, &mapped, &q).await;
+        return mirror::serve(reg, &req, &origin, &route, name, &mapped, &q).await;
     }
     if need.mount && !grant.mount {
         // Not allowed to read the source: a plain upload session instead, never a mount.
@@ -152,20 +156,20 @@ async fn dispatch(
         Route::Tags(name) if m == Method::GET => tags::list(reg, &name, &q).await,
         Route::Referrers(name, d) if m == Method::GET => referrers::get(reg, &name, &d, &q).await,
         Route::Manifest(name, r) if m == Method::GET || m == Method::HEAD => {
-            manifests::get::get(reg, &name, &r, m == Method::HEAD).await
+            manifests::get::get(reg, &origin, &name, &r, m == Method::HEAD).await
         }
         Route::Manifest(name, r) if m == Method::PUT => {
-            manifests::put::put(reg, &req, &name, &r, &q, payload).await
+            manifests::put::put(reg, &req, &origin, &name, &r, &q, payload).await
         }
         Route::Manifest(name, r) if m == Method::DELETE => {
-            manifests::delete::delete(reg, &name, &r).await
+            manifests::delete::delete(reg, &origin, &name, &r).await
         }
         Route::Blob(name, d) if m == Method::GET || m == Method::HEAD => {
             blobs::get(reg, &req, &name, &d, m == Method::HEAD).await
         }
         Route::Blob(name, d) if m == Method::DELETE => blobs::delete(reg, &name, &d).await,
         Route::UploadStart(name) if m == Method::POST => {
-            uploads::start::post(reg, &name, &q, payload).await
+            uploads::start::post(reg, &origin, &name, &q, payload).await
         }
         Route::Upload(name, id) if m == Method::GET => uploads::status::get(reg, &name, id).await,
         Route::Upload(name, id) if m == Method::PATCH => {

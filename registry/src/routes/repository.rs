@@ -31,8 +31,9 @@ pub async fn delete(req: HttpRequest, reg: web::Data<Registry>) -> Result<HttpRe
         always_confirm: true,
         catalog: false,
     };
-    reg.auth.authorize(req.headers(), &need).await?;
-    repositories::delete(&reg, &name).await?;
+    let grant = reg.auth.authorize(req.headers(), &need).await?;
+    let origin = super::origin::of(&reg, &req, grant.subject.as_deref());
+    repositories::delete(&reg, &origin, &name).await?;
     log::info!("repository {name} deleted");
     Ok(HttpResponse::Accepted().finish())
 }

@@ -3,6 +3,7 @@
 use super::repo_id;
 use crate::db;
 use crate::error::{Error, Result};
+use crate::notifications::{events, Origin};
 use crate::state::Registry;
 use crate::storage::{layout, ByteStream, StorageError};
 use pier_shared::{Digest, ErrorCode, RepoName};
@@ -51,9 +52,11 @@ pub async fn redirect_url(reg: &Registry, digest: &Digest) -> Result<Option<Stri
 
 /// Link an existing blob into `target`. With `from`, only a blob `from` may serve is
 /// mounted; without it (automatic mount, if enabled) any blob the registry stores.
-/// `None` if nothing could be mounted: the client then uploads normally.
+/// `None` if nothing could be mounted: the client then uploads normally. The `mount`
+/// event is queued in the link's transaction.
 pub async fn mount(
     reg: &Registry,
+    origin: &Origin,
     target: &RepoName,
     digest: &Digest,
     from: Option<&RepoName>,
@@ -62,6 +65,7 @@ pub async fn mount(
         return Ok(None);
     }
     let (target, from, d) = (target.clone(), from.cloned(), digest.to_string());
+    let (notifier, origin) = (reg.notifier.clone(), origin.clone());
     // One write transaction: the blob row read here cannot be deleted by garbage
     // collection before the link is made (and the link's foreign key needs the row).
     let size = reg
@@ -74,9 +78,11 @@ pub async fn mount(
                 },
                 None => db::blobs::size(c, &d)?,
             };
-            if size.is_some() {
+            if let Some(s) = size {
                 let id = db::repositories::find_or_create(c, target.as_str())?;
                 db::blobs::link(c, id, &d)?;
+                let from = from.as_ref().map(RepoName::as_str);
+                events::blob_mounted(c, &notifier, &origin, target.as_str(), &d, s as u64, from)?;
             }
             Ok::<_, Error>(size)
         })

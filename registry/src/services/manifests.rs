@@ -4,6 +4,7 @@ use super::repo_id;
 use crate::db;
 use crate::error::{Error, Result};
 use crate::manifest::{self, Parsed};
+use crate::notifications::{events, Origin};
 use crate::state::Registry;
 use bytes::Bytes;
 use pier_shared::{Algorithm, Digest, ErrorCode, OciError, Reference, RepoName, Tag};
@@ -69,9 +70,11 @@ pub(crate) fn insert(
 }
 
 /// Verify, check references and store a manifest pushed at `reference`, also tagging it
-/// with `extra_tags` (`?tag=`). Bytes are stored exactly as received.
+/// with `extra_tags` (`?tag=`). Bytes are stored exactly as received; the `push` events
+/// are queued in the same transaction.
 pub async fn put(
     reg: &Registry,
+    origin: &Origin,
     name: &RepoName,
     reference: &Reference,
     extra_tags: Vec<Tag>,
@@ -107,6 +110,7 @@ pub async fn put(
     }
     let (name, d, tags_db) = (name.clone(), digest.to_string(), tags.clone());
     let subject = parsed.subject.clone();
+    let (notifier, origin) = (reg.notifier.clone(), origin.clone());
     reg.db
         .transaction(move |c| {
             let repo = db::repositories::find_or_create(c, name.as_str())?;
@@ -122,6 +126,13 @@ pub async fn put(
             for t in &tags_db {
                 db::tags::set(c, repo, t.as_str(), &d)?;
             }
+            let m = events::ManifestRef {
+                repository: name.as_str(),
+                digest: &d,
+                media_type: &parsed.media_type,
+                size: body.len() as u64,
+            };
+            events::manifest_pushed(c, &notifier, &origin, &m, &tags_db)?;
             Ok(())
         })
         .await?;
@@ -133,8 +144,10 @@ pub async fn put(
 }
 
 /// Resolve and load a manifest; without `with_content` only its head (for HEAD requests).
+/// A GET (with content) is a pull: its event is queued in a small transaction of its own.
 pub async fn get(
     reg: &Registry,
+    origin: &Origin,
     name: &RepoName,
     reference: &Reference,
     with_content: bool,
@@ -167,10 +180,19 @@ pub async fn get(
         })
         .await?;
     let (digest, media_type, size, content) = found.ok_or_else(|| unknown(name, reference))?;
-    let digest = digest.parse().map_err(|_| {
+    let digest: Digest = digest.parse().map_err(|_| {
         log::error!("stored manifest digest {digest:?} does not parse");
         Error::from(ErrorCode::Unknown)
     })?;
+    if with_content {
+        let m = events::ManifestRef {
+            repository: name.as_str(),
+            digest: &digest.to_string(),
+            media_type: &media_type,
+            size: size as u64,
+        };
+        events::manifest_pulled(reg, origin, &m, reference).await?;
+    }
     Ok(Manifest {
         digest,
         media_type,
@@ -180,17 +202,27 @@ pub async fn get(
 }
 
 /// Delete a tag (the manifest stays reachable by digest), or a manifest by digest (with
-/// every tag pointing at it).
-pub async fn delete(reg: &Registry, name: &RepoName, reference: &Reference) -> Result<()> {
+/// every tag pointing at it); the `delete` event is queued in the same transaction.
+pub async fn delete(
+    reg: &Registry,
+    origin: &Origin,
+    name: &RepoName,
+    reference: &Reference,
+) -> Result<()> {
     let (n, r) = (name.clone(), reference.clone());
+    let (notifier, origin) = (reg.notifier.clone(), origin.clone());
     let removed = reg
         .db
         .transaction(move |c| {
             let repo = repo_id(c, &n)?;
-            Ok::<_, Error>(match &r {
+            let removed = match &r {
                 Reference::Tag(t) => db::tags::delete(c, repo, t.as_str())?,
                 Reference::Digest(d) => db::manifests::delete(c, repo, &d.to_string())?,
-            })
+            };
+            if removed {
+                events::deleted(c, &notifier, &origin, n.as_str(), &r)?;
+            }
+            Ok::<_, Error>(removed)
         })
         .await?;
     if removed {

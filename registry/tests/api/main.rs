@@ -20,6 +20,7 @@ mod mirror;
 mod mirror_auth;
 mod mount;
 mod names;
+mod notifications;
 mod referrers;
 mod repository_delete;
 mod s3;

@@ -71,7 +71,7 @@ async fn gc_keeps_v1_layers_until_their_repository_is_deleted() {
     assert_eq!(back, layer);
 
     // The repository deleted: its image goes, and then its layer.
-    pier_registry::services::repositories::delete(&reg, &repo)
+    pier_registry::services::repositories::delete(&reg, &Default::default(), &repo)
         .await
         .unwrap();
     let r = gc::run(&reg, false).await.unwrap();

@@ -115,6 +115,8 @@ pub struct Env {
     _dir: tempfile::TempDir,
     pub index: FakeIndex,
     pub keys: Keys,
+    /// The registry behind the app (for tests that look below HTTP).
+    pub reg: Registry,
     call: Call,
 }
 
@@ -129,7 +131,7 @@ pub async fn start_with(change: impl FnOnce(&mut RegistryConfig)) -> Env {
     let mut config = token_config(&dir.path().join("registry"), &index.url);
     change(&mut config);
     let reg = Registry::open(config).expect("open registry");
-    let app = Rc::new(test::init_service(pier_registry::server::app(reg)).await);
+    let app = Rc::new(test::init_service(pier_registry::server::app(reg.clone())).await);
     let call: Call = Box::new(move |req: TestRequest| {
         let app = Rc::clone(&app);
         Box::pin(async move {
@@ -148,6 +150,7 @@ pub async fn start_with(change: impl FnOnce(&mut RegistryConfig)) -> Env {
         _dir: dir,
         index,
         keys,
+        reg,
         call,
     }
 }

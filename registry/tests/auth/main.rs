@@ -4,7 +4,8 @@
 //!
 //! `challenge`: what needs which token and the 401s; `attacks`: every "Bad input" of the
 //! issue; `confirm`: introspection, its cache and an index that is down; `mount_catalog`:
-//! cross-repo mounts and the filtered catalog; `config`: loading `[auth]`. `common` is the
+//! cross-repo mounts and the filtered catalog; `config`: loading `[auth]`; `notifications`: the events' actor and who may read the
+//! delivery state. `common` is the
 //! harness, `fake_index` the index stand-in, `logs` records log lines to search for secrets.
 
 mod attacks;
@@ -15,3 +16,4 @@ mod confirm;
 mod fake_index;
 mod logs;
 mod mount_catalog;
+mod notifications;

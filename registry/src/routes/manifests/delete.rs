@@ -6,6 +6,7 @@
 //! ```
 
 use crate::error::Result;
+use crate::notifications::Origin;
 use crate::services::manifests;
 use crate::state::Registry;
 use actix_web::HttpResponse;
@@ -13,9 +14,10 @@ use pier_shared::{Reference, RepoName};
 
 pub async fn delete(
     reg: &Registry,
+    origin: &Origin,
     name: &RepoName,
     reference: &Reference,
 ) -> Result<HttpResponse> {
-    manifests::delete(reg, name, reference).await?;
+    manifests::delete(reg, origin, name, reference).await?;
     Ok(HttpResponse::Accepted().finish())
 }

@@ -7,6 +7,7 @@
 //! ```
 
 use crate::error::Result;
+use crate::notifications::Origin;
 use crate::routes::headers::{self, HeadBody};
 use crate::services::manifests::{self, Manifest};
 use crate::state::Registry;
@@ -15,11 +16,12 @@ use pier_shared::{Reference, RepoName};
 
 pub async fn get(
     reg: &Registry,
+    origin: &Origin,
     name: &RepoName,
     reference: &Reference,
     head: bool,
 ) -> Result<HttpResponse> {
-    let m = manifests::get(reg, name, reference, !head).await?;
+    let m = manifests::get(reg, origin, name, reference, !head).await?;
     Ok(respond(m, head, None))
 }
 

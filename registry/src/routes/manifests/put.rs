@@ -10,6 +10,7 @@
 //! ```
 
 use crate::error::{Error, Result};
+use crate::notifications::Origin;
 use crate::routes::headers;
 use crate::routes::query::Query;
 use crate::services::manifests;
@@ -56,6 +57,7 @@ async fn read_limited(req: &HttpRequest, mut payload: web::Payload, limit: usize
 pub async fn put(
     reg: &Registry,
     req: &HttpRequest,
+    origin: &Origin,
     name: &RepoName,
     reference: &Reference,
     q: &Query,
@@ -75,7 +77,7 @@ pub async fn put(
         .headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
-    let pushed = manifests::put(reg, name, reference, extra, content_type, body).await?;
+    let pushed = manifests::put(reg, origin, name, reference, extra, content_type, body).await?;
     let mut res = HttpResponse::Created();
     res.insert_header((
         "Location",

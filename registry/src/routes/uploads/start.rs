@@ -30,6 +30,7 @@ fn created(name: &RepoName, digest: &Digest) -> HttpResponse {
 
 pub async fn post(
     reg: &Registry,
+    origin: &crate::notifications::Origin,
     name: &RepoName,
     q: &Query,
     payload: web::Payload,
@@ -40,7 +41,7 @@ pub async fn post(
         let from: Option<RepoName> = q.get("from").and_then(|f| f.parse().ok());
         let from_usable = q.get("from").is_none() || from.is_some();
         if from_usable
-            && blobs::mount(reg, name, &digest, from.as_ref())
+            && blobs::mount(reg, origin, name, &digest, from.as_ref())
                 .await?
                 .is_some()
         {

@@ -91,7 +91,9 @@ pub async fn dispatch(
                 Ok(ok_true(&auth))
             }
             (Target::Repository, _) => {
-                tags::delete_repository(&reg, &repo).await?;
+                // A v1 session does not keep the token's subject: the event has no actor.
+                let origin = crate::routes::origin::of(&reg, &req, None);
+                tags::delete_repository(&reg, &origin, &repo).await?;
                 log::info!("v1: repository {repo} deleted");
                 Ok(ok_true(&auth))
             }

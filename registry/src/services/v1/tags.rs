@@ -82,8 +82,12 @@ pub async fn delete(reg: &Registry, repo: &RepoName, tag: &str) -> V1Result<()> 
 /// Delete the repository (v1 tags and image links, and any v2 content): the same
 /// deletion as the index's deletion job. Images no repository uses any more, and their
 /// layers, go at the next garbage collection.
-pub async fn delete_repository(reg: &Registry, repo: &RepoName) -> V1Result<()> {
-    match crate::services::repositories::delete(reg, repo).await {
+pub async fn delete_repository(
+    reg: &Registry,
+    origin: &crate::notifications::Origin,
+    repo: &RepoName,
+) -> V1Result<()> {
+    match crate::services::repositories::delete(reg, origin, repo).await {
         Ok(()) => Ok(()),
         Err(Error::Oci(o)) if o.code == ErrorCode::NameUnknown => Err(repo_unknown(repo)),
         Err(e) => Err(e.into()),

@@ -1,0 +1,2 @@
+DROP TABLE notification_endpoints;
+DROP TABLE notification_outbox;
