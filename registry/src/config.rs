@@ -25,6 +25,8 @@ pub struct RegistryConfig {
     pub v1: V1Config,
     pub rate_limit: pier_shared::rate_limit::RateLimitConfig,
     pub mirror: MirrorConfig,
+    /// `[metrics]`: `GET /metrics` on a listener of its own (docs/metrics.md).
+    pub metrics: pier_shared::metrics::MetricsConfig,
 }
 
 /// `[v1]`: the legacy Docker v1 registry protocol (docs/legacy-v1.md).
@@ -385,6 +387,7 @@ impl RegistryConfig {
         }
         self.storage.validate().map_err(Invalid)?;
         self.http.validate_clients().map_err(Invalid)?;
+        self.metrics.check(&self.http.listen).map_err(Invalid)?;
         self.rate_limit.validate().map_err(Invalid)?;
         self.mirror.validate().map_err(Invalid)?;
         self.auth.validate().map_err(Invalid)

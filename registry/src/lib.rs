@@ -26,6 +26,7 @@ pub mod gc;
 pub mod http_client;
 pub mod manifest;
 pub mod memory;
+pub mod metrics;
 pub mod mirror;
 pub mod routes;
 pub mod server;
