@@ -70,7 +70,9 @@ impl TokenError {
 
 /// Count one answer of the token endpoint.
 fn record<T>(index: &Index, grant_type: &'static str, result: &Result<T, TokenError>) {
-    let outcome = result.as_ref().map_or_else(TokenError::outcome, |_| "issued");
+    let outcome = result
+        .as_ref()
+        .map_or_else(TokenError::outcome, |_| "issued");
     index.metrics.token(grant_type, outcome);
 }
 
@@ -187,7 +189,10 @@ pub fn form(body: &[u8]) -> Result<TokenForm, TokenError> {
 ///      "issued_at":"2026-11-23T12:00:00Z","refresh_token":"…","scope":"repository:alice/app:pull,push"}
 /// ```
 pub async fn get(req: HttpRequest, index: web::Data<Index>) -> Result<HttpResponse, TokenError> {
-    let grant_type = if req.headers().contains_key(actix_web::http::header::AUTHORIZATION) {
+    let grant_type = if req
+        .headers()
+        .contains_key(actix_web::http::header::AUTHORIZATION)
+    {
         "basic"
     } else {
         "anonymous"
@@ -208,8 +213,7 @@ async fn get_token(req: &HttpRequest, index: &Index) -> Result<HttpResponse, Tok
             if param("account").is_some_and(|a| !a.is_empty() && a != user) {
                 return Err(TokenError::InvalidRequest("account and user differ".into()));
             }
-            let (subject, pat) =
-                tokens::login(index, &index.client(req), &user, &password).await?;
+            let (subject, pat) = tokens::login(index, &index.client(req), &user, &password).await?;
             (Some(subject), pat)
         }
         Some(Credentials::Bearer(_)) => return Err(TokenError::Unauthorized),
@@ -293,13 +297,12 @@ async fn post_form(
         }
         Some("refresh_token") => {
             let token = form.refresh_token.as_deref().unwrap_or_default();
-            let (subject, rti) =
-                tokens::redeem_refresh_token(index, token)
-                    .await
-                    .map_err(|e| match e {
-                        Error::Unauthenticated => TokenError::InvalidGrant,
-                        other => other.into(),
-                    })?;
+            let (subject, rti) = tokens::redeem_refresh_token(index, token)
+                .await
+                .map_err(|e| match e {
+                    Error::Unauthenticated => TokenError::InvalidGrant,
+                    other => other.into(),
+                })?;
             (subject, Some(rti), None, None)
         }
         _ => return Err(TokenError::UnsupportedGrant),
