@@ -261,3 +261,57 @@ pub fn route_template(route: Option<&Route>) -> RouteTemplate {
         Some(Route::Referrers(..)) => "/v2/<name>/referrers/<digest>",
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_never_name_the_repository() {
+        let name: pier_shared::RepoName = "secret/app".parse().unwrap();
+        let d: pier_shared::Digest =
+            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+                .parse()
+                .unwrap();
+        let routes = [
+            Route::Base,
+            Route::Catalog,
+            Route::Tags(name.clone()),
+            Route::Manifest(name.clone(), "latest".parse().unwrap()),
+            Route::Blob(name.clone(), d.clone()),
+            Route::UploadStart(name.clone()),
+            Route::Upload(name.clone(), None),
+            Route::Referrers(name, d),
+        ];
+        let mut seen = std::collections::HashSet::new();
+        for r in &routes {
+            let RouteTemplate(t) = route_template(Some(r));
+            assert!(t.starts_with("/v2/") && !t.contains("secret"), "{t}");
+            assert!(seen.insert(t), "two routes share {t}");
+        }
+        assert_eq!(route_template(None), RouteTemplate("/v2/<invalid>"));
+    }
+
+    #[test]
+    fn gc_runs_are_recorded() {
+        let g = GcMetrics::default();
+        let report = crate::gc::Report {
+            blobs_marked: 2,
+            blobs_deleted: 3,
+            bytes_freed: 100,
+            ..Default::default()
+        };
+        g.record::<()>(&Ok(report));
+        g.record::<()>(&Ok(crate::gc::Report {
+            skipped: true,
+            ..Default::default()
+        }));
+        g.record(&Err(()));
+        let runs = |result| g.runs.get_or_create(&ResultLabel { result }).get();
+        assert_eq!((runs("ok"), runs("skipped"), runs("error")), (1, 1, 1));
+        assert_eq!(g.blobs_marked.get(), 2);
+        assert_eq!(g.blobs_deleted.get(), 3);
+        assert_eq!(g.bytes_freed.get(), 100);
+        assert!(g.last_run.get() > 0);
+    }
+}

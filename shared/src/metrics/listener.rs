@@ -45,6 +45,9 @@ pub fn bind(
 /// As [`bind`], and run the server on the current actix system (the service's `bind`
 /// calls it there). Logs where the metrics are.
 pub fn spawn(listen: &str, registry: Arc<Registry>) -> Result<SocketAddr, String> {
+    if actix_web::rt::System::try_current().is_none() {
+        return Err("metrics.listen: the metrics server needs a running actix system".into());
+    }
     let (server, addr) = bind(listen, registry)?;
     actix_web::rt::spawn(async move {
         if let Err(e) = server.await {
