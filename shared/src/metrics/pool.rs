@@ -23,19 +23,23 @@ impl Collector for PoolCollector {
         let gauges = [
             (
                 "db_pool_connections",
-                "Connections the pool holds open",
+                "Connections the pool holds open.",
                 s.connections,
             ),
             (
                 "db_pool_in_use",
-                "Connections checked out of the pool now",
+                "Connections checked out of the pool now.",
                 s.in_use,
             ),
-            ("db_pool_idle", "Open connections not in use", s.idle),
-            ("db_pool_max", "The pool's size (database.pool_size)", s.max),
+            ("db_pool_idle", "Open connections not in use.", s.idle),
+            (
+                "db_pool_max",
+                "The pool's size (database.pool_size).",
+                s.max,
+            ),
             (
                 "db_pool_waiting",
-                "Threads waiting for a connection from the pool now",
+                "Threads waiting for a connection from the pool now.",
                 s.waiting,
             ),
         ];
