@@ -105,7 +105,8 @@ impl IndexClient {
     }
 
     /// `POST url` (RFC 7662) with `token` and the space-separated `scope` needed now,
-    /// authenticated as `client:secret`.
+    /// authenticated as `client:secret`. Counted as call `introspect`, or `probe` for the
+    /// empty token the index watch sends (`Confirmer::probe`).
     pub async fn introspect(
         &self,
         url: &str,
@@ -114,6 +115,11 @@ impl IndexClient {
         token: &str,
         scope: &str,
     ) -> Result<Introspection, IndexError> {
+        let label = if token.is_empty() {
+            "probe"
+        } else {
+            "introspect"
+        };
         let call = async {
             let mut res = self
                 .client()
@@ -140,7 +146,7 @@ impl IndexClient {
                     reason: e.to_string(),
                 })
         };
-        self.measured("introspect", call).await
+        self.measured(label, call).await
     }
 
     /// `PUT url` with a JSON body (or none), authenticated as `client:secret` like
