@@ -95,4 +95,28 @@ mod tests {
         assert!(on("127.0.0.1:5000").check("127.0.0.1:5000").is_err());
         assert!(on("5002").check("127.0.0.1:5000").is_err());
     }
+
+    #[derive(Debug, Default, Serialize, Deserialize)]
+    #[serde(default)]
+    struct Service {
+        metrics: MetricsConfig,
+    }
+
+    #[test]
+    fn set_by_file_and_by_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "[metrics]\nlisten = \"127.0.0.1:5002\"\n").unwrap();
+        let load = |env: &[(&str, &str)]| -> Service {
+            let env: Vec<(String, String)> = env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            crate::config::load_with_env(Service::default(), Some(&file), "PIER_X", &env).unwrap()
+        };
+        assert_eq!(load(&[]).metrics.listen, "127.0.0.1:5002");
+        let moved = load(&[("PIER_X_METRICS_LISTEN", "127.0.0.1:9102")]);
+        assert_eq!(moved.metrics.listen, "127.0.0.1:9102");
+        assert!(!load(&[("PIER_X_METRICS_LISTEN", "")]).metrics.enabled());
+    }
 }
