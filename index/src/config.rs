@@ -29,6 +29,8 @@ pub struct IndexConfig {
     pub login_throttle: LoginThrottleConfig,
     pub limits: LimitsConfig,
     pub rate_limit: pier_shared::rate_limit::RateLimitConfig,
+    /// `[metrics]`: `GET /metrics` on a listener of its own (docs/metrics.md).
+    pub metrics: pier_shared::metrics::MetricsConfig,
 }
 
 /// `[keys]`: the token signing keys every replica shares (docs/token-flow.md, "Signing keys").
@@ -323,6 +325,7 @@ impl IndexConfig {
             ));
         }
         self.http.validate_clients().map_err(Invalid)?;
+        self.metrics.check(&self.http.listen).map_err(Invalid)?;
         self.rate_limit.validate().map_err(Invalid)?;
         let url = &self.http.public_url;
         if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {

@@ -20,6 +20,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod keys;
+pub mod metrics;
 pub mod routes;
 pub mod server;
 pub mod services;

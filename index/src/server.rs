@@ -31,9 +31,11 @@ pub fn app(
     let https = index.config.https();
     let limits = index.config.limits.clone();
     let idle = BodyIdleTimeout(index.config.http.clients().body_idle_timeout);
+    let metrics = index.metrics.http.clone();
     App::new()
         .app_data(web::Data::new(index))
         .app_data(idle)
+        .app_data(metrics)
         .app_data(crate::web::form_config(limits.form_max_bytes))
         .wrap(Condition::new(https, hsts))
         .wrap(from_fn(crate::routes::limit::rate_limit))
@@ -44,6 +46,8 @@ pub fn app(
                 .exclude("/healthz")
                 .exclude("/readyz"),
         )
+        // Outermost: every answer counts, the rate limiter's and the idle timeout's too.
+        .wrap(from_fn(pier_shared::metrics::http::track))
         .configure(|c| routes::api::extractor_errors(c, &limits))
         .configure(routes::configure)
         .default_service(web::to(routes::not_found))
@@ -58,6 +62,9 @@ pub fn bind(config: IndexConfig) -> Result<(actix_web::dev::Server, std::net::So
         Ok(Some(pw)) => println!("pier-index: created user admin with password {pw}"),
         Ok(None) => {}
         Err(e) => return Err(format!("creating the admin user: {}", e.public_detail())),
+    }
+    if config.metrics.enabled() {
+        pier_shared::metrics::listener::spawn(&config.metrics.listen, index.metrics.exposed())?;
     }
     let http = &config.http;
     let app_index = index.clone();

@@ -21,6 +21,8 @@ pub struct Index {
     pub proxies: Arc<TrustedProxies>,
     /// `[rate_limit]`, this process's buckets.
     pub rate_limit: Arc<RateLimiter>,
+    /// This index's Prometheus series (served on `metrics.listen` when set).
+    pub metrics: Arc<crate::metrics::IndexMetrics>,
     /// `http.public_url`, or the URL derived from the bound address (set by `server::bind`).
     bound_url: Arc<OnceLock<String>>,
 }
@@ -33,6 +35,7 @@ impl Index {
             .map_err(|e| e.to_string())?;
         let keys = crate::keys::store::open(&db, &config)?;
         Ok(Index {
+            metrics: Arc::new(crate::metrics::IndexMetrics::new(&db)),
             db,
             keys: Arc::new(keys),
             credentials: Arc::new(Credentials::new(&config.passwords)),

@@ -161,6 +161,20 @@ impl Pier {
         Self::start_full(dir, ttl, None, index_extra, Some(tls), registry_extra)
     }
 
+    /// As [`Pier::start_linked`], with extra `PIER_INDEX_*` and `PIER_REGISTRY_*` variables.
+    pub fn start_linked_env(
+        dir: &Path,
+        ttl: u32,
+        index_extra: &[(&str, &str)],
+        registry_extra: &[(&str, &str)],
+    ) -> Pier {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        Self::start_full(dir, ttl, Some(port), index_extra, None, registry_extra)
+    }
+
     fn start_full(
         dir: &Path,
         ttl: u32,

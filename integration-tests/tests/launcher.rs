@@ -65,6 +65,14 @@ fn pier_up_prints_admin_credentials_and_serves_clients() {
     let password = field(&out, "pier-index: created user admin", "password ").to_string();
     let registry = field(&out, "registry", "http://").to_string();
     assert!(registry.starts_with("127.0.0.1:"), "{out}");
+    // Metrics: on at 127.0.0.1:5002 / :5003, or off when another process holds the port.
+    for service in ["registry", "index"] {
+        assert!(
+            out.lines()
+                .any(|l| l.trim_start().starts_with(&format!("metrics   {service}"))),
+            "no metrics line for the {service}: {out}"
+        );
+    }
 
     let mut src = OciLayout::create(&tmp.path().join("src"));
     let image = src.image(

@@ -4,6 +4,9 @@
 //! disk under a data directory, wired together: the registry in token mode, its realm and
 //! keys at the index, and a generated secret for the registry's confirmations with the
 //! index (kept in the data directory). On first start the index prints the `admin` password.
+//! Both services' Prometheus metrics are on, on loopback ([`REGISTRY_METRICS`],
+//! [`INDEX_METRICS`]), unless `metrics.listen` is configured (an empty
+//! `PIER_<SERVICE>_METRICS_LISTEN` in the environment turns them off).
 
 mod secret;
 mod walkthrough;
@@ -51,6 +54,37 @@ enum Command {
     Walkthrough(walkthrough::WalkthroughArgs),
 }
 
+/// `pier up`'s registry metrics listener, unless configured.
+const REGISTRY_METRICS: &str = "127.0.0.1:5002";
+/// `pier up`'s index metrics listener, unless configured.
+const INDEX_METRICS: &str = "127.0.0.1:5003";
+
+/// `configured`, or `default` when neither the file nor the environment (`env`, set even
+/// to "") said where. A default address already taken (a second `pier up` on the machine)
+/// leaves metrics off with a warning rather than failing the start; a configured one that
+/// cannot be bound fails it, as in the services.
+fn metrics_listen(configured: &mut String, env: &str, default: &str) {
+    if !configured.is_empty() || std::env::var_os(env).is_some() {
+        return;
+    }
+    match std::net::TcpListener::bind(default) {
+        Ok(probe) => {
+            drop(probe);
+            *configured = default.to_string();
+        }
+        Err(e) => eprintln!("pier: metrics off: {default}: {e} (set {env})"),
+    }
+}
+
+/// The "Pier is up." line of a metrics listener.
+fn metrics_line(service: &str, listen: &str) -> String {
+    if listen.is_empty() {
+        format!("  metrics   {service}: off")
+    } else {
+        format!("  metrics   {service} http://{listen}/metrics")
+    }
+}
+
 fn fail(msg: String) -> ! {
     eprintln!("pier: {msg}");
     std::process::exit(2);
@@ -88,6 +122,11 @@ fn main() {
     if let Some(listen) = index_listen {
         index.http.listen = listen;
     }
+    metrics_listen(
+        &mut index.metrics.listen,
+        "PIER_INDEX_METRICS_LISTEN",
+        INDEX_METRICS,
+    );
     if index.registry.introspection_secret.is_empty() {
         index.registry.introspection_secret = pier_shared::config::Secret::new(secret.clone());
     }
@@ -99,6 +138,11 @@ fn main() {
     if let Some(listen) = registry_listen {
         registry.http.listen = listen;
     }
+    metrics_listen(
+        &mut registry.metrics.listen,
+        "PIER_REGISTRY_METRICS_LISTEN",
+        REGISTRY_METRICS,
+    );
     if index.registry.url.is_empty() {
         // The index's repository-deletion worker calls the registry (docs/deletion.md).
         match registry_url(&registry) {
@@ -114,6 +158,7 @@ fn main() {
         let service = index.token.service.clone();
         let issuer = index.token.issuer.clone();
         let public_url = index.http.public_url.clone();
+        let index_metrics = metrics_line("index   ", &index.metrics.listen);
         let (index_server, index_addr) = pier_index::server::bind(index)?;
         let base = if public_url.is_empty() {
             format!("http://{index_addr}")
@@ -136,10 +181,13 @@ fn main() {
             registry.v1.index_url = internal.clone();
         }
         registry.validate().map_err(|e| e.to_string())?;
+        let registry_metrics = metrics_line("registry", &registry.metrics.listen);
         let (registry_server, registry_addr) = pier_registry::server::bind(registry)?;
         println!("Pier is up.");
         println!("  registry  http://{registry_addr}/v2/   (docker login {registry_addr})");
         println!("  index     {base}/   (users, tokens, API at {base}/api/v1, docker login works here too)");
+        println!("{registry_metrics}");
+        println!("{index_metrics}");
         println!("  data      {}", data_dir.display());
         let (a, b) = futures_join(index_server, registry_server).await;
         a.and(b).map_err(|e| e.to_string())

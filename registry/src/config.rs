@@ -28,6 +28,8 @@ pub struct RegistryConfig {
     pub rate_limit: pier_shared::rate_limit::RateLimitConfig,
     pub mirror: MirrorConfig,
     pub notifications: NotificationsConfig,
+    /// `[metrics]`: `GET /metrics` on a listener of its own (docs/metrics.md).
+    pub metrics: pier_shared::metrics::MetricsConfig,
 }
 
 /// `[v1]`: the legacy Docker v1 registry protocol (docs/legacy-v1.md).
@@ -388,6 +390,7 @@ impl RegistryConfig {
         }
         self.storage.validate().map_err(Invalid)?;
         self.http.validate_clients().map_err(Invalid)?;
+        self.metrics.check(&self.http.listen).map_err(Invalid)?;
         self.rate_limit.validate().map_err(Invalid)?;
         self.mirror.validate().map_err(Invalid)?;
         self.notifications.validate().map_err(Invalid)?;

@@ -29,6 +29,7 @@ pub mod gc;
 pub mod http_client;
 pub mod manifest;
 pub mod memory;
+pub mod metrics;
 pub mod mirror;
 pub mod notifications;
 pub mod routes;

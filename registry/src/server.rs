@@ -25,9 +25,11 @@ pub fn app(
     >,
 > {
     let idle = BodyIdleTimeout(reg.config.http.clients().body_idle_timeout);
+    let metrics = reg.metrics.http.clone();
     App::new()
         .app_data(web::Data::new(reg))
         .app_data(idle)
+        .app_data(metrics)
         .wrap(from_fn(pier_shared::slow::idle_body))
         .wrap(DefaultHeaders::new().add(routes::API_VERSION_HEADER))
         .wrap(
@@ -37,6 +39,8 @@ pub fn app(
                 .exclude(routes::health::HEALTHZ)
                 .exclude(routes::health::READYZ),
         )
+        // Outermost: every answer counts, the rate limiter's and the idle timeout's too.
+        .wrap(from_fn(pier_shared::metrics::http::track))
         .configure(routes::configure)
         .default_service(web::to(routes::not_found))
 }
@@ -58,6 +62,10 @@ pub fn bind(
         crate::mirror::spawn(reg.clone());
         // Dropping the handle detaches the tasks: they run for the life of the process.
         drop(crate::notifications::deliver::spawn(&reg));
+    }
+    if config.metrics.enabled() {
+        // Before the main server binds: a metrics address taken is a start-up error.
+        pier_shared::metrics::listener::spawn(&config.metrics.listen, reg.metrics.exposed())?;
     }
     let notifier = std::sync::Arc::clone(&reg.notifier);
     let http = &config.http;

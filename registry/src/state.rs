@@ -23,27 +23,35 @@ pub struct Registry {
     pub mirror: Arc<crate::mirror::Mirror>,
     /// `[notifications]`: the endpoints events are queued for (docs/notifications.md).
     pub notifier: Arc<crate::notifications::Notifier>,
+    /// This registry's Prometheus series (served on `metrics.listen` when set).
+    pub metrics: Arc<crate::metrics::RegistryMetrics>,
 }
 
 impl Registry {
     /// Open the database (migrating it), the storage the config names (filesystem or S3),
     /// and the authorization gate (reading `auth.jwks_file`).
     pub fn open(config: RegistryConfig) -> Result<Registry, String> {
-        let auth = Gate::from_config(&config.auth)?;
         let db = crate::db::open(config.database.url.expose(), config.database.pool_size)
             .map_err(|e| e.to_string())?;
-        let storage = open_storage(&config.storage)?;
+        let metrics = crate::metrics::RegistryMetrics::new(&db);
+        let auth = Gate::from_config(&config.auth, &metrics.index)?;
+        let storage = crate::storage::timed::Timed::wrap(
+            open_storage(&config.storage)?,
+            metrics.storage.clone(),
+        );
         let v1 = crate::services::v1::V1State::new(
             &config.v1,
             std::time::Duration::from_secs(config.auth.index_timeout_seconds.max(1)),
             &config.auth.ca_certificate,
             db.clone(),
+            metrics.index.clone(),
         )?;
         let mirror = crate::mirror::Mirror::new(&config.mirror)?;
         let notifier =
             crate::notifications::Notifier::new(&config.notifications, &config.http.listen)?;
         Ok(Registry {
             notifier: Arc::new(notifier),
+            metrics: Arc::new(metrics),
             mirror: Arc::new(mirror),
             v1: Arc::new(v1),
             proxies: Arc::new(pier_shared::client::TrustedProxies::parse(

@@ -12,6 +12,7 @@ pub mod db;
 pub mod digest;
 pub mod health;
 pub mod logging;
+pub mod metrics;
 pub mod name;
 pub mod oci_error;
 pub mod rate_limit;

@@ -34,15 +34,33 @@ pub async fn introspect(
     index: web::Data<Index>,
     payload: web::Payload,
 ) -> Result<HttpResponse, Error> {
-    let body = super::body::form(&req, payload, index.config.limits.form_max_bytes).await?;
+    let result = answer(&req, &index, payload).await;
+    let outcome = match &result {
+        Ok(a) if a.active => "active",
+        Ok(_) => "inactive",
+        Err(_) => "error",
+    };
+    index
+        .metrics
+        .introspections
+        .get_or_create(&crate::metrics::OutcomeLabel { outcome })
+        .inc();
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(result?))
+}
+
+async fn answer(
+    req: &HttpRequest,
+    index: &Index,
+    payload: web::Payload,
+) -> Result<pier_shared::Introspection, Error> {
+    let body = super::body::form(req, payload, index.config.limits.form_max_bytes).await?;
     let form: IntrospectForm = serde_urlencoded::from_bytes(&body)
         .map_err(|_| Error::BadRequest("expected a form with token (and scope)".into()))?;
     let wanted = match form.scope.as_deref() {
         Some(s) => Some(Scope::parse_list(s).map_err(|e| Error::BadRequest(e.to_string()))?),
         None => None,
     };
-    let answer = introspection::introspect(&index, &form.token, wanted).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(answer))
+    introspection::introspect(index, &form.token, wanted).await
 }

@@ -54,6 +54,28 @@ impl From<Error> for TokenError {
     }
 }
 
+impl TokenError {
+    /// The `outcome` label of `pier_index_tokens_total`: the OAuth 2 error code.
+    fn outcome(&self) -> &'static str {
+        match self {
+            TokenError::InvalidRequest(_) | TokenError::TooLarge(_) => "invalid_request",
+            TokenError::Unauthorized => "invalid_client",
+            TokenError::InvalidGrant => "invalid_grant",
+            TokenError::UnsupportedGrant => "unsupported_grant_type",
+            TokenError::TooManyRequests { .. } => "too_many_requests",
+            TokenError::Internal(_) => "server_error",
+        }
+    }
+}
+
+/// Count one answer of the token endpoint.
+fn record<T>(index: &Index, grant_type: &'static str, result: &Result<T, TokenError>) {
+    let outcome = result
+        .as_ref()
+        .map_or_else(TokenError::outcome, |_| "issued");
+    index.metrics.token(grant_type, outcome);
+}
+
 impl ResponseError for TokenError {
     fn status_code(&self) -> StatusCode {
         match self {
@@ -167,18 +189,31 @@ pub fn form(body: &[u8]) -> Result<TokenForm, TokenError> {
 ///      "issued_at":"2026-11-23T12:00:00Z","refresh_token":"…","scope":"repository:alice/app:pull,push"}
 /// ```
 pub async fn get(req: HttpRequest, index: web::Data<Index>) -> Result<HttpResponse, TokenError> {
+    let grant_type = if req
+        .headers()
+        .contains_key(actix_web::http::header::AUTHORIZATION)
+    {
+        "basic"
+    } else {
+        "anonymous"
+    };
+    let result = get_token(&req, &index).await;
+    record(&index, grant_type, &result);
+    result
+}
+
+async fn get_token(req: &HttpRequest, index: &Index) -> Result<HttpResponse, TokenError> {
     let query = query_params(req.query_string())?;
     let param = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
-    let service = service(&index, param("service"))?;
+    let service = service(index, param("service"))?;
     let scopes = query_scopes(&query)?;
-    let (subject, pat) = match credentials(&req).map_err(|_| TokenError::Unauthorized)? {
+    let (subject, pat) = match credentials(req).map_err(|_| TokenError::Unauthorized)? {
         None => (None, None),
         Some(Credentials::Basic { user, password }) => {
             if param("account").is_some_and(|a| !a.is_empty() && a != user) {
                 return Err(TokenError::InvalidRequest("account and user differ".into()));
             }
-            let (subject, pat) =
-                tokens::login(&index, &index.client(&req), &user, &password).await?;
+            let (subject, pat) = tokens::login(index, &index.client(req), &user, &password).await?;
             (Some(subject), pat)
         }
         Some(Credentials::Bearer(_)) => return Err(TokenError::Unauthorized),
@@ -193,7 +228,7 @@ pub async fn get(req: HttpRequest, index: web::Data<Index>) -> Result<HttpRespon
         offline,
         rti: pat.as_ref().map(|p| p.rti.clone()),
     };
-    let issued = tokens::issue_within(&index, subject, request, pat.map(|p| p.scope)).await?;
+    let issued = tokens::issue_within(index, subject, request, pat.map(|p| p.scope)).await?;
     Ok(HttpResponse::Ok().json(TokenResponse::from(issued)))
 }
 
@@ -226,16 +261,35 @@ pub async fn post(
     index: web::Data<Index>,
     payload: web::Payload,
 ) -> Result<HttpResponse, TokenError> {
-    let body = super::body::form(&req, payload, index.config.limits.form_max_bytes).await?;
-    let form = form(&body)?;
-    let service = service(&index, form.service.as_deref())?;
+    let mut grant_type = "unsupported";
+    let result = async {
+        let body = super::body::form(&req, payload, index.config.limits.form_max_bytes).await?;
+        let form = form(&body)?;
+        grant_type = match form.grant_type.as_deref() {
+            Some("password") => "password",
+            Some("refresh_token") => "refresh_token",
+            _ => "unsupported",
+        };
+        post_form(&req, &index, form).await
+    }
+    .await;
+    record(&index, grant_type, &result);
+    result
+}
+
+async fn post_form(
+    req: &HttpRequest,
+    index: &Index,
+    form: TokenForm,
+) -> Result<HttpResponse, TokenError> {
+    let service = service(index, form.service.as_deref())?;
     let scopes = scopes(form.scope.iter().map(String::as_str))?;
     let client_id = form.client_id.clone().unwrap_or_default();
     let (subject, rti, offline, limit) = match form.grant_type.as_deref() {
         Some("password") => {
             let user = form.username.as_deref().unwrap_or_default();
             let password = form.password.as_deref().unwrap_or_default();
-            let (subject, pat) = tokens::login(&index, &index.client(&req), user, password).await?;
+            let (subject, pat) = tokens::login(index, &index.client(req), user, password).await?;
             let offline = (form.access_type.as_deref() == Some("offline") && pat.is_none())
                 .then_some(client_id);
             let rti = pat.as_ref().map(|p| p.rti.clone());
@@ -243,13 +297,12 @@ pub async fn post(
         }
         Some("refresh_token") => {
             let token = form.refresh_token.as_deref().unwrap_or_default();
-            let (subject, rti) =
-                tokens::redeem_refresh_token(&index, token)
-                    .await
-                    .map_err(|e| match e {
-                        Error::Unauthenticated => TokenError::InvalidGrant,
-                        other => other.into(),
-                    })?;
+            let (subject, rti) = tokens::redeem_refresh_token(index, token)
+                .await
+                .map_err(|e| match e {
+                    Error::Unauthenticated => TokenError::InvalidGrant,
+                    other => other.into(),
+                })?;
             (subject, Some(rti), None, None)
         }
         _ => return Err(TokenError::UnsupportedGrant),
@@ -260,6 +313,6 @@ pub async fn post(
         offline,
         rti,
     };
-    let issued = tokens::issue_within(&index, Some(subject), request, limit).await?;
+    let issued = tokens::issue_within(index, Some(subject), request, limit).await?;
     Ok(HttpResponse::Ok().json(TokenResponse::from(issued)))
 }

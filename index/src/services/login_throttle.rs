@@ -62,7 +62,11 @@ where
 {
     let config = &index.config.login_throttle;
     if config.max_failures == 0 {
-        return attempt.await;
+        let result = attempt.await;
+        if matches!(result, Err(Error::Unauthenticated)) {
+            index.metrics.login_failure("bad_credentials");
+        }
+        return result;
     }
     let (address, name) = (client.key.clone(), account.to_string());
     let rows = index
@@ -74,12 +78,14 @@ where
             "login of {account:?} from {} refused for {retry_after}s: too many failures",
             client.key
         );
+        index.metrics.login_failure("throttled");
         return Err(Error::login_throttled(retry_after));
     }
     let result = attempt.await;
     let (address, name) = (client.key.clone(), account.to_string());
     match &result {
         Err(Error::Unauthenticated) => {
+            index.metrics.login_failure("bad_credentials");
             let window = i64::try_from(config.window_seconds).unwrap_or(i64::MAX);
             let per_address = config.max_address_failures > 0;
             index

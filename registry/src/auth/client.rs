@@ -2,11 +2,15 @@
 //! limit on every request.
 //!
 //! One `awc::Client` per worker thread (`crate::http_client`).
-//! Errors name the URL and the failure, never a token or the secret.
+//! Errors name the URL and the failure, never a token or the secret. Every call's latency
+//! and outcome go to `pier_registry_index_calls_total` / `_call_duration_seconds`
+//! (`crate::metrics::IndexMetrics`), labelled by the call, never by its URL.
 
 use crate::http_client::ThreadClient;
+use crate::metrics::IndexMetrics;
 use pier_shared::Introspection;
-use std::time::Duration;
+use std::future::Future;
+use std::time::{Duration, Instant};
 
 /// Largest JWKS or introspection answer read.
 const MAX_BODY: usize = 1024 * 1024;
@@ -22,20 +26,61 @@ pub enum IndexError {
 }
 
 /// How to reach the index.
-pub struct IndexClient(ThreadClient);
+pub struct IndexClient {
+    http: ThreadClient,
+    metrics: IndexMetrics,
+}
+
+impl IndexError {
+    /// The `outcome` label of a failed call.
+    fn outcome(&self) -> &'static str {
+        match self {
+            IndexError::Unreachable { .. } => "unreachable",
+            IndexError::Status { .. } => "status",
+            IndexError::Body { .. } => "body",
+        }
+    }
+}
 
 impl IndexClient {
     /// `ca_certificate`: PEM file of roots for `https://` URLs; empty for the web PKI roots.
+    /// Its calls are counted in series no registry exposes until [`IndexClient::with_metrics`].
     pub fn new(timeout: Duration, ca_certificate: &str) -> Result<IndexClient, String> {
-        Ok(IndexClient(ThreadClient::new(timeout, ca_certificate)?))
+        Ok(IndexClient {
+            http: ThreadClient::new(timeout, ca_certificate)?,
+            metrics: IndexMetrics::default(),
+        })
+    }
+
+    /// Count this client's calls in `metrics` (the registry's own series).
+    pub fn with_metrics(self, metrics: IndexMetrics) -> IndexClient {
+        IndexClient { metrics, ..self }
     }
 
     fn client(&self) -> awc::Client {
-        self.0.get()
+        self.http.get()
     }
 
-    /// `GET url`, the body as text.
+    /// Run one call, recording its latency and outcome under `call`.
+    async fn measured<T>(
+        &self,
+        call: &'static str,
+        f: impl Future<Output = Result<T, IndexError>>,
+    ) -> Result<T, IndexError> {
+        let started = Instant::now();
+        let result = f.await;
+        let outcome = result.as_ref().map_or_else(IndexError::outcome, |_| "ok");
+        self.metrics
+            .record(call, outcome, started.elapsed().as_secs_f64());
+        result
+    }
+
+    /// `GET url`, the body as text (the index's JWKS).
     pub async fn get_text(&self, url: &str) -> Result<String, IndexError> {
+        self.measured("jwks", self.get_text_unmeasured(url)).await
+    }
+
+    async fn get_text_unmeasured(&self, url: &str) -> Result<String, IndexError> {
         let unreachable = |e: &dyn std::fmt::Display| IndexError::Unreachable {
             url: url.into(),
             reason: e.to_string(),
@@ -60,7 +105,8 @@ impl IndexClient {
     }
 
     /// `POST url` (RFC 7662) with `token` and the space-separated `scope` needed now,
-    /// authenticated as `client:secret`.
+    /// authenticated as `client:secret`. Counted as call `introspect`, or `probe` for the
+    /// empty token the index watch sends (`Confirmer::probe`).
     pub async fn introspect(
         &self,
         url: &str,
@@ -69,35 +115,57 @@ impl IndexClient {
         token: &str,
         scope: &str,
     ) -> Result<Introspection, IndexError> {
-        let mut res = self
-            .client()
-            .post(url)
-            .basic_auth(client, secret)
-            .insert_header(("Accept", "application/json"))
-            .send_form(&[("token", token), ("scope", scope)])
-            .await
-            .map_err(|e| IndexError::Unreachable {
-                url: url.into(),
-                reason: e.to_string(),
-            })?;
-        if !res.status().is_success() {
-            return Err(IndexError::Status {
-                url: url.into(),
-                status: res.status().as_u16(),
-            });
-        }
-        res.json::<Introspection>()
-            .limit(MAX_BODY)
-            .await
-            .map_err(|e| IndexError::Body {
-                url: url.into(),
-                reason: e.to_string(),
-            })
+        let label = if token.is_empty() {
+            "probe"
+        } else {
+            "introspect"
+        };
+        let call = async {
+            let mut res = self
+                .client()
+                .post(url)
+                .basic_auth(client, secret)
+                .insert_header(("Accept", "application/json"))
+                .send_form(&[("token", token), ("scope", scope)])
+                .await
+                .map_err(|e| IndexError::Unreachable {
+                    url: url.into(),
+                    reason: e.to_string(),
+                })?;
+            if !res.status().is_success() {
+                return Err(IndexError::Status {
+                    url: url.into(),
+                    status: res.status().as_u16(),
+                });
+            }
+            res.json::<Introspection>()
+                .limit(MAX_BODY)
+                .await
+                .map_err(|e| IndexError::Body {
+                    url: url.into(),
+                    reason: e.to_string(),
+                })
+        };
+        self.measured(label, call).await
     }
 
     /// `PUT url` with a JSON body (or none), authenticated as `client:secret` like
     /// introspection: the registry telling the index of its mirrors. The status and body.
     pub async fn put_json(
+        &self,
+        url: &str,
+        client: &str,
+        secret: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<(u16, bytes::Bytes), IndexError> {
+        self.measured(
+            "mirror_register",
+            self.put_json_unmeasured(url, client, secret, body),
+        )
+        .await
+    }
+
+    async fn put_json_unmeasured(
         &self,
         url: &str,
         client: &str,
@@ -123,6 +191,19 @@ impl IndexClient {
     /// A legacy v1 token check (`GET …/images` or `PUT …/auth` at the index) with the
     /// client's `Authorization` header as given: the status and the body.
     pub async fn v1_check(
+        &self,
+        method: awc::http::Method,
+        url: &str,
+        authorization: &str,
+    ) -> Result<(u16, bytes::Bytes), IndexError> {
+        self.measured(
+            "v1_check",
+            self.v1_check_unmeasured(method, url, authorization),
+        )
+        .await
+    }
+
+    async fn v1_check_unmeasured(
         &self,
         method: awc::http::Method,
         url: &str,

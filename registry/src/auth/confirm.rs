@@ -71,6 +71,8 @@ pub struct Confirmer {
     pub secret: String,
     pub cache: TtlCache<Arc<Answer>>,
     pub watch: IndexWatch,
+    /// `pier_registry_confirm_cache_total{result}`.
+    pub metrics: crate::metrics::IndexMetrics,
 }
 
 impl Confirmer {
@@ -82,10 +84,13 @@ impl Confirmer {
         fresh: bool,
     ) -> Result<Arc<Answer>, Unavailable> {
         let key = cache::key(token, scope);
-        if !fresh {
-            if let Some(a) = self.cache.get(&key) {
-                return Ok(a);
-            }
+        if fresh {
+            self.metrics.cache("bypass");
+        } else if let Some(a) = self.cache.get(&key) {
+            self.metrics.cache("hit");
+            return Ok(a);
+        } else {
+            self.metrics.cache("miss");
         }
         let wire = self
             .client

@@ -101,15 +101,22 @@ fn missing_in_claims(claims: &Claims, need: &Scope) -> Option<Scope> {
 }
 
 impl Gate {
-    /// Build the gate `config` asks for; reads `jwks_file` now.
-    pub fn from_config(c: &AuthConfig) -> Result<Gate, String> {
+    /// Build the gate `config` asks for; reads `jwks_file` now. Its calls to the index
+    /// and confirmation-cache lookups are counted in `metrics`.
+    pub fn from_config(
+        c: &AuthConfig,
+        metrics: &crate::metrics::IndexMetrics,
+    ) -> Result<Gate, String> {
         if c.mode == AuthMode::None {
             return Ok(Gate::Open);
         }
-        let client = Arc::new(IndexClient::new(
-            Duration::from_secs(c.index_timeout_seconds.max(1)),
-            &c.ca_certificate,
-        )?);
+        let client = Arc::new(
+            IndexClient::new(
+                Duration::from_secs(c.index_timeout_seconds.max(1)),
+                &c.ca_certificate,
+            )?
+            .with_metrics(metrics.clone()),
+        );
         let file_keys = if c.jwks_file.is_empty() {
             Default::default()
         } else {
@@ -151,6 +158,7 @@ impl Gate {
                     c.confirm_cache_entries,
                 ),
                 watch: Default::default(),
+                metrics: metrics.clone(),
             },
         })))
     }

@@ -100,6 +100,14 @@ async fn lease(reg: &Registry, owner: &str) -> Result<bool> {
 /// touched; the report says what would have gone. Skipped (`skipped`) while another
 /// replica collects.
 pub async fn run(reg: &Registry, dry_run: bool) -> Result<Report> {
+    let result = run_unmeasured(reg, dry_run).await;
+    if !dry_run {
+        reg.metrics.gc.record(&result);
+    }
+    result
+}
+
+async fn run_unmeasured(reg: &Registry, dry_run: bool) -> Result<Report> {
     let owner = Uuid::new_v4().to_string();
     if !dry_run && !lease(reg, &owner).await? {
         log::info!("gc: another replica holds the gc lease; skipped");

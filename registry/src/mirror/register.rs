@@ -98,7 +98,7 @@ pub async fn run(reg: Registry) {
         Duration::from_secs(auth.index_timeout_seconds.max(1)),
         &auth.ca_certificate,
     ) {
-        Ok(c) => c,
+        Ok(c) => c.with_metrics(reg.metrics.index.clone()),
         Err(e) => {
             log::error!("mirror: cannot reach the index: {e}");
             return;

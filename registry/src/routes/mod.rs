@@ -28,7 +28,7 @@ use crate::error::{Error, Result};
 use crate::mirror::Target;
 use crate::state::Registry;
 use actix_web::http::Method;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use path::Route;
 use pier_shared::{ErrorCode, OciError};
 
@@ -94,7 +94,10 @@ async fn dispatch(
         .strip_prefix("/v2")
         .map(|r| r.strip_prefix('/').unwrap_or(r))
         .unwrap_or("");
-    let route = path::parse(rest)?;
+    let route = path::parse(rest);
+    req.extensions_mut()
+        .insert(crate::metrics::route_template(route.as_ref().ok()));
+    let route = route?;
     let mut q = query::Query::parse(req.query_string())?;
     let reg = reg.get_ref();
     let m = req.method();

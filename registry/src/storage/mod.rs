@@ -19,6 +19,7 @@ mod s3_put;
 mod s3_upload;
 #[cfg(test)]
 mod suite;
+pub mod timed;
 pub mod upload;
 
 use async_trait::async_trait;

@@ -135,6 +135,18 @@ pub struct Db {
     pool: Pool<Manager>,
     backend: Backend,
     lock_key: i64,
+    /// Threads inside [`Db::conn`] now (r2d2's `State` does not say who waits).
+    waiting: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// The pool at one moment (`pier_db_pool_*` metrics).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    pub connections: u64,
+    pub idle: u64,
+    pub in_use: u64,
+    pub max: u64,
+    pub waiting: u64,
 }
 
 impl Db {
@@ -153,6 +165,7 @@ impl Db {
             pool,
             backend,
             lock_key: migrations.lock_key,
+            waiting: Default::default(),
         })
     }
 
@@ -162,7 +175,29 @@ impl Db {
 
     /// A connection from the pool (blocking; async code uses [`Db::run`]).
     pub fn conn(&self) -> Result<PooledConnection<Manager>, DbError> {
-        self.pool.get().map_err(|e| DbError::Pool(e.to_string()))
+        use std::sync::atomic::Ordering;
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        let conn = self.pool.get();
+        self.waiting.fetch_sub(1, Ordering::Relaxed);
+        conn.map_err(|e| DbError::Pool(e.to_string()))
+    }
+
+    /// Connections open, idle, in use and waited for, now.
+    pub fn pool_stats(&self) -> PoolStats {
+        let state = self.pool.state();
+        let (connections, idle) = (
+            u64::from(state.connections),
+            u64::from(state.idle_connections),
+        );
+        PoolStats {
+            connections,
+            idle,
+            in_use: connections.saturating_sub(idle),
+            max: u64::from(self.pool.max_size()),
+            // A checkout that found an idle connection counts for an instant; only real
+            // waits last long enough to be seen by a scrape.
+            waiting: self.waiting.load(std::sync::atomic::Ordering::Relaxed),
+        }
     }
 
     /// Run `f` with a connection on the blocking pool. `f` may fail with any error a

@@ -78,6 +78,7 @@ pub async fn put(
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
     let pushed = manifests::put(reg, origin, name, reference, extra, content_type, body).await?;
+    reg.metrics.push.manifests_pushed.inc();
     let mut res = HttpResponse::Created();
     res.insert_header((
         "Location",

@@ -39,8 +39,10 @@ pub async fn put(
         })?;
     let range = content_range(req)?;
     if let Err(e) = uploads::finish(reg, name, &id, &digest, range, body(payload)).await {
+        reg.metrics.push.uploads_failed.inc();
         return Err(with_resume_headers(e, reg, name, &id).await);
     }
+    reg.metrics.push.uploads_completed.inc();
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/v2/{name}/blobs/{digest}")))
         .insert_header(headers::digest(&digest))

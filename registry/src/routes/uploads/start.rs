@@ -45,11 +45,21 @@ pub async fn post(
                 .await?
                 .is_some()
         {
+            reg.metrics.push.blob_mounts.inc();
             return Ok(created(name, &digest));
         }
     } else if let Some(raw) = q.get("digest") {
         let digest = parse_digest(raw)?;
-        uploads::upload_whole(reg, name, &digest, body(payload)).await?;
+        let push = &reg.metrics.push;
+        push.uploads_started.inc();
+        let stored = uploads::upload_whole(reg, name, &digest, body(payload)).await;
+        let outcome = if stored.is_ok() {
+            &push.uploads_completed
+        } else {
+            &push.uploads_failed
+        };
+        outcome.inc();
+        stored?;
         return Ok(created(name, &digest));
     }
     let algorithm = match q.get("digest-algorithm") {
@@ -59,6 +69,7 @@ pub async fn post(
         None => Algorithm::Sha256,
     };
     let id = uploads::start(reg, name, algorithm).await?;
+    reg.metrics.push.uploads_started.inc();
     let mut res = HttpResponse::Accepted();
     progress_headers(&mut res, name, &id, 0);
     Ok(res.finish())

@@ -103,10 +103,11 @@ impl V1State {
         timeout: Duration,
         ca_certificate: &str,
         db: Db,
+        metrics: crate::metrics::IndexMetrics,
     ) -> Result<V1State, String> {
         Ok(V1State {
             index_url: config.index_url.trim_end_matches('/').to_string(),
-            client: IndexClient::new(timeout, ca_certificate)?,
+            client: IndexClient::new(timeout, ca_certificate)?.with_metrics(metrics),
             lifetime: Duration::from_secs(config.session_seconds),
             max: config.max_sessions,
             db,
