@@ -41,13 +41,15 @@ pub fn app(
         .wrap(from_fn(crate::routes::limit::rate_limit))
         .wrap(from_fn(pier_shared::slow::idle_body))
         .wrap(
-            Logger::new(r#"%a "%{method}xi %U" %s %b %Dms"#)
+            Logger::new(r#"%a "%{method}xi %U" %s %b %Dms req=%{x-request-id}i"#)
                 .custom_request_replace("method", |req| req.method().to_string())
                 .exclude("/healthz")
                 .exclude("/readyz"),
         )
-        // Outermost: every answer counts, the rate limiter's and the idle timeout's too.
+        // Outside the rest: every answer counts, the rate limiter's and the idle timeout's too.
         .wrap(from_fn(pier_shared::metrics::http::track))
+        // Outermost: every answer carries an X-Request-Id, every log line of it the id.
+        .wrap(from_fn(pier_shared::request_id::middleware))
         .configure(|c| routes::api::extractor_errors(c, &limits))
         .configure(routes::configure)
         .default_service(web::to(routes::not_found))

@@ -33,14 +33,16 @@ pub fn app(
         .wrap(from_fn(pier_shared::slow::idle_body))
         .wrap(DefaultHeaders::new().add(routes::API_VERSION_HEADER))
         .wrap(
-            Logger::new(r#"%a "%{method}xi %U" %s %b %Dms"#)
+            Logger::new(r#"%a "%{method}xi %U" %s %b %Dms req=%{x-request-id}i"#)
                 .custom_request_replace("method", |req| req.method().to_string())
                 .exclude("/v2/")
                 .exclude(routes::health::HEALTHZ)
                 .exclude(routes::health::READYZ),
         )
-        // Outermost: every answer counts, the rate limiter's and the idle timeout's too.
+        // Outside the rest: every answer counts, the rate limiter's and the idle timeout's too.
         .wrap(from_fn(pier_shared::metrics::http::track))
+        // Outermost: every answer carries an X-Request-Id, every log line of it the id.
+        .wrap(from_fn(pier_shared::request_id::middleware))
         .configure(routes::configure)
         .default_service(web::to(routes::not_found))
 }

@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod name;
 pub mod oci_error;
 pub mod rate_limit;
+pub mod request_id;
 pub mod scope;
 pub mod slow;
 pub mod tls;

@@ -60,9 +60,13 @@ pub fn builder(spec: &str) -> env_logger::Builder {
         b.filter_module(krate, level);
     }
     b.format(|buf, record| {
+        // Inside a request (crate::request_id): its id ends the line.
+        let req = crate::request_id::current()
+            .map(|id| format!(" req={id}"))
+            .unwrap_or_default();
         writeln!(
             buf,
-            "[{} {:<5} {}] {}",
+            "[{} {:<5} {}] {}{req}",
             buf.timestamp(),
             record.level(),
             record.target(),

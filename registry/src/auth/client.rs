@@ -61,6 +61,16 @@ impl IndexClient {
         self.http.get()
     }
 
+    /// A request to the index carrying the current request's `X-Request-Id`, so that the
+    /// index's log lines of this call name the same request (`pier_shared::request_id`).
+    fn request(&self, method: awc::http::Method, url: &str) -> awc::ClientRequest {
+        let req = self.client().request(method, url);
+        match pier_shared::request_id::current() {
+            Some(id) => req.insert_header((pier_shared::request_id::HEADER, id)),
+            None => req,
+        }
+    }
+
     /// Run one call, recording its latency and outcome under `call`.
     async fn measured<T>(
         &self,
@@ -86,8 +96,7 @@ impl IndexClient {
             reason: e.to_string(),
         };
         let res = self
-            .client()
-            .get(url)
+            .request(awc::http::Method::GET, url)
             .send()
             .await
             .map_err(|e| unreachable(&e))?;
@@ -122,8 +131,7 @@ impl IndexClient {
         };
         let call = async {
             let mut res = self
-                .client()
-                .post(url)
+                .request(awc::http::Method::POST, url)
                 .basic_auth(client, secret)
                 .insert_header(("Accept", "application/json"))
                 .send_form(&[("token", token), ("scope", scope)])
@@ -173,8 +181,7 @@ impl IndexClient {
         body: Option<&serde_json::Value>,
     ) -> Result<(u16, bytes::Bytes), IndexError> {
         let req = self
-            .client()
-            .put(url)
+            .request(awc::http::Method::PUT, url)
             .basic_auth(client, secret)
             .insert_header(("Accept", "application/json"));
         let sent = match body {
@@ -214,7 +221,6 @@ impl IndexClient {
             reason: e.to_string(),
         };
         let res = self
-            .client()
             .request(method, url)
             .insert_header(("Authorization", authorization))
             .insert_header(("Accept", "application/json"))
