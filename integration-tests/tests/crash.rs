@@ -12,7 +12,7 @@ fn acknowledged_pushes_survive_kill_9_and_fsck_is_clean() {
     let plan = Plan {
         pushes: 100,
         clients: 2,
-        kill_after_ms: (300, 900),
+        kill_after_ms: (100, 400),
         seed: 13,
     };
     let f = crash::run(&tmp.path().join("pier"), &plan, &[]);
