@@ -10,7 +10,7 @@ use pier_integration_tests::crash::{self, Plan};
 fn acknowledged_pushes_survive_kill_9_and_fsck_is_clean() {
     let tmp = tempfile::tempdir().unwrap();
     let plan = Plan {
-        pushes: 100,
+        pushes: 200,
         clients: 2,
         kill_after_ms: (100, 400),
         seed: 13,
