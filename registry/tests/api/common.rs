@@ -161,6 +161,24 @@ impl Api {
     }
 }
 
+/// A scripted HTTP server on a free 127.0.0.1 port (an upstream, a receiver), one worker,
+/// running on the test's actix system: its base URL and the handle that stops it.
+pub fn serve_http<F>(routes: F) -> (String, actix_web::dev::ServerHandle)
+where
+    F: Fn(&mut actix_web::web::ServiceConfig) + Clone + Send + 'static,
+{
+    let server =
+        actix_web::HttpServer::new(move || actix_web::App::new().configure(routes.clone()))
+            .workers(1)
+            .bind("127.0.0.1:0")
+            .expect("bind");
+    let addr = server.addrs()[0];
+    let server = server.run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    (format!("http://{addr}"), handle)
+}
+
 /// A request with the URI exactly as given (test requests do not normalise paths).
 pub fn req(method: Method, uri: &str) -> TestRequest {
     TestRequest::with_uri(uri).method(method)

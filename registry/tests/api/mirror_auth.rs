@@ -4,7 +4,7 @@
 //! bytes do not match its digest.
 
 use super::common::*;
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::{web, HttpRequest, HttpResponse};
 use pier_registry::config::{MirrorConfig, UpstreamConfig};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -101,21 +101,12 @@ async fn cdn(req: HttpRequest, s: web::Data<Arc<Script>>) -> HttpResponse {
 
 fn serve(s: Arc<Script>) -> (String, actix_web::dev::ServerHandle) {
     let data = web::Data::new(s);
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(data.clone())
+    serve_http(move |c| {
+        c.app_data(data.clone())
             .route("/token", web::get().to(token))
             .route("/cdn/{d}", web::get().to(cdn))
-            .default_service(web::to(v2))
+            .default_service(web::to(v2));
     })
-    .workers(1)
-    .bind("127.0.0.1:0")
-    .expect("bind");
-    let addr = server.addrs()[0];
-    let server = server.run();
-    let handle = server.handle();
-    actix_web::rt::spawn(server);
-    (format!("http://{addr}"), handle)
 }
 
 struct Fake {

@@ -5,7 +5,7 @@
 
 use super::common::*;
 use actix_web::http::Method;
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::{web, HttpRequest, HttpResponse};
 use pier_registry::config::EndpointConfig;
 use pier_registry::notifications::deliver::{self, Delivery};
 use serde_json::Value;
@@ -82,19 +82,11 @@ async fn receive(req: HttpRequest, body: web::Bytes, r: web::Data<Arc<Receiver>>
 /// A receiver on a free port: its URL and handle.
 fn serve(r: Arc<Receiver>) -> (String, actix_web::dev::ServerHandle) {
     let data = web::Data::new(r);
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(data.clone())
-            .route("/events", web::post().to(receive))
-    })
-    .workers(1)
-    .bind("127.0.0.1:0")
-    .expect("bind");
-    let addr = server.addrs()[0];
-    let server = server.run();
-    let handle = server.handle();
-    actix_web::rt::spawn(server);
-    (format!("http://{addr}/events"), handle)
+    let (base, handle) = serve_http(move |c| {
+        c.app_data(data.clone())
+            .route("/events", web::post().to(receive));
+    });
+    (format!("{base}/events"), handle)
 }
 
 fn endpoint(name: &str, url: &str, actions: &[&str]) -> EndpointConfig {
