@@ -8,7 +8,7 @@ mod storage;
 use serde::{Deserialize, Serialize};
 
 pub use mirror::{MirrorConfig, UpstreamConfig};
-pub use notifications::{EndpointConfig, NotificationsConfig};
+pub use notifications::{EndpointConfig, NotificationsConfig, ACTIONS, WEBHOOK_QUEUE_PREFIX};
 use std::path::Path;
 pub use storage::{S3Config, StorageConfig, StorageDriver};
 

@@ -214,7 +214,7 @@ impl RegistryMetrics {
         let i = &m.index;
         reg.register(
             "index_calls",
-            "Calls to the index, by call (jwks, introspect, probe, mirror_register, v1_check) and outcome",
+            "Calls to the index, by call (jwks, introspect, probe, mirror_register, webhooks, v1_check) and outcome",
             i.calls.clone(),
         );
         reg.register(

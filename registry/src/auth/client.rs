@@ -12,8 +12,8 @@ use pier_shared::Introspection;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-/// Largest JWKS or introspection answer read.
-const MAX_BODY: usize = 1024 * 1024;
+/// Largest answer read from the index (the webhook list of every namespace is one document).
+const MAX_BODY: usize = 16 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
@@ -168,20 +168,36 @@ impl IndexClient {
     ) -> Result<(u16, bytes::Bytes), IndexError> {
         self.measured(
             "mirror_register",
-            self.put_json_unmeasured(url, client, secret, body),
+            self.basic(awc::http::Method::PUT, url, client, secret, body),
         )
         .await
     }
 
-    async fn put_json_unmeasured(
+    /// `GET url`, authenticated as `client:secret` like introspection: the registry reading
+    /// the per-namespace webhooks. The status and body.
+    pub async fn get_basic(
         &self,
+        url: &str,
+        client: &str,
+        secret: &str,
+    ) -> Result<(u16, bytes::Bytes), IndexError> {
+        self.measured(
+            "webhooks",
+            self.basic(awc::http::Method::GET, url, client, secret, None),
+        )
+        .await
+    }
+
+    async fn basic(
+        &self,
+        method: awc::http::Method,
         url: &str,
         client: &str,
         secret: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<(u16, bytes::Bytes), IndexError> {
         let req = self
-            .request(awc::http::Method::PUT, url)
+            .request(method, url)
             .basic_auth(client, secret)
             .insert_header(("Accept", "application/json"));
         let sent = match body {

@@ -17,11 +17,27 @@ use std::collections::BTreeMap;
 /// The actions an event can have, in distribution's words.
 pub const ACTIONS: [&str; 4] = ["push", "pull", "delete", "mount"];
 
-#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct NotificationsConfig {
     pub endpoints: Vec<EndpointConfig>,
+    /// How often (seconds) the set of per-namespace webhooks is read from the index
+    /// (token mode); 0: webhooks are not delivered by this registry.
+    pub webhook_refresh_seconds: u64,
 }
+
+impl Default for NotificationsConfig {
+    fn default() -> Self {
+        NotificationsConfig {
+            endpoints: Vec::new(),
+            webhook_refresh_seconds: 10,
+        }
+    }
+}
+
+/// Queue names of per-namespace webhooks are `webhook-<id>`: no configured endpoint may
+/// take one.
+pub const WEBHOOK_QUEUE_PREFIX: &str = "webhook-";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -91,6 +107,13 @@ impl NotificationsConfig {
             if !name_ok {
                 return Err(format!(
                     "{what}.name {:?} must be 1 to 64 letters, digits, '-', '_' or '.'",
+                    e.name
+                ));
+            }
+            if e.name.starts_with(WEBHOOK_QUEUE_PREFIX) {
+                return Err(format!(
+                    "{what}.name {:?}: names starting with {WEBHOOK_QUEUE_PREFIX:?} are the \
+                     queues of per-namespace webhooks",
                     e.name
                 ));
             }
@@ -190,11 +213,15 @@ mod tests {
     #[test]
     fn refuses_bad_endpoints() {
         let bad = |e: EndpointConfig| {
-            NotificationsConfig { endpoints: vec![e] }
-                .validate()
-                .unwrap_err()
+            NotificationsConfig {
+                endpoints: vec![e],
+                ..Default::default()
+            }
+            .validate()
+            .unwrap_err()
         };
         assert!(bad(endpoint("")).contains("name"));
+        assert!(bad(endpoint("webhook-1")).contains("webhooks"));
         assert!(bad(EndpointConfig {
             url: "ftp://x".into(),
             ..endpoint("a")
@@ -213,6 +240,7 @@ mod tests {
         .contains("exclude"));
         let twice = NotificationsConfig {
             endpoints: vec![endpoint("a"), endpoint("a")],
+            ..Default::default()
         };
         assert!(twice.validate().unwrap_err().contains("twice"));
     }

@@ -136,3 +136,49 @@ pub fn state(conn: &mut Conn, endpoint: &str) -> Result<State, DbError> {
         delivered,
     })
 }
+
+/// The queues (outbox rows or delivery state) whose names start with `prefix`.
+pub fn queues_with_prefix(conn: &mut Conn, prefix: &str) -> Result<Vec<String>, DbError> {
+    let pattern = format!("{prefix}%");
+    let mut names: Vec<String> = o::notification_outbox
+        .filter(o::endpoint.like(&pattern))
+        .select(o::endpoint)
+        .distinct()
+        .load(conn)?;
+    names.extend(
+        ne::notification_endpoints
+            .filter(ne::name.like(&pattern))
+            .select(ne::name)
+            .load::<String>(conn)?,
+    );
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
+/// Drop the queue `endpoint`: its events written before `before` (Unix seconds) and its
+/// delivery state unless it changed since. Returns the events dropped.
+///
+/// For webhooks the index no longer names: a webhook the index named at `before` cannot
+/// be one of them, and rows or state written after `before` may be a new webhook's that
+/// this replica has not heard of yet, so they stay.
+pub fn drop_queue(conn: &mut Conn, endpoint: &str, before: i64) -> Result<usize, DbError> {
+    let n = diesel::delete(
+        o::notification_outbox
+            .filter(o::endpoint.eq(endpoint))
+            .filter(o::created_at.lt(before)),
+    )
+    .execute(conn)?;
+    diesel::delete(
+        ne::notification_endpoints
+            .filter(ne::name.eq(endpoint))
+            .filter(
+                ne::last_success_at
+                    .is_null()
+                    .or(ne::last_success_at.lt(before)),
+            )
+            .filter(ne::last_error_at.is_null().or(ne::last_error_at.lt(before))),
+    )
+    .execute(conn)?;
+    Ok(n)
+}

@@ -19,6 +19,7 @@ use super::{sign, Endpoint};
 use crate::db::{self, DbError};
 use crate::http_client::ThreadClient;
 use crate::state::Registry;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
@@ -36,13 +37,32 @@ pub struct Delivery {
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
-/// Start one task per configured endpoint on the current actix system.
+/// Start one task per configured endpoint on the current actix system, and (token mode)
+/// the task that keeps the per-namespace webhooks and their delivery tasks up to date.
 pub fn spawn(reg: &Registry) -> Delivery {
     let cancel = CancellationToken::new();
-    let tasks = (0..reg.notifier.endpoints.len())
-        .map(|i| actix_web::rt::spawn(run(reg.clone(), i, cancel.clone())))
+    let mut tasks: Vec<_> = reg
+        .notifier
+        .endpoints
+        .iter()
+        .map(|ep| start(reg, Arc::clone(ep), cancel.child_token()))
         .collect();
+    if let Some(link) = super::webhooks::Link::of(reg) {
+        let (reg, cancel) = (reg.clone(), cancel.clone());
+        tasks.push(actix_web::rt::spawn(async move {
+            super::webhooks::run(reg, link, cancel).await
+        }));
+    }
     Delivery { cancel, tasks }
+}
+
+/// Start delivering to `ep` until `cancel`.
+pub(crate) fn start(
+    reg: &Registry,
+    ep: Arc<Endpoint>,
+    cancel: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    actix_web::rt::spawn(run(reg.clone(), ep, cancel))
 }
 
 impl Delivery {
@@ -73,8 +93,8 @@ fn backoff(ep: &Endpoint, failures: i64) -> Duration {
     Duration::from_secs(secs)
 }
 
-async fn run(reg: Registry, index: usize, cancel: CancellationToken) {
-    let ep = &reg.notifier.endpoints[index];
+async fn run(reg: Registry, ep: Arc<Endpoint>, cancel: CancellationToken) {
+    let ep = &*ep;
     let name = ep.name().to_string();
     let lease = format!("notifications:{name}");
     let owner = reg.notifier.instance_id.clone();

@@ -16,7 +16,12 @@ fn record(
     action: &str,
     target: Target,
 ) -> Result<(), DbError> {
-    let wanted: Vec<&super::Endpoint> = n.endpoints.iter().filter(|e| e.wants(action)).collect();
+    let all = n.all();
+    let wanted: Vec<&super::Endpoint> = all
+        .iter()
+        .filter(|e| e.wants_event(action, &target.repository))
+        .map(|e| &**e)
+        .collect();
     if wanted.is_empty() {
         return Ok(());
     }

@@ -5,6 +5,8 @@
 //! ```text
 //! services (in the change's own transaction) → events::*  → db::outbox (one row per endpoint)
 //! deliver::spawn → one task per endpoint: lease, read the outbox in id order, POST, delete
+//! webhooks::run   → the index's per-namespace webhooks (`GET /pier/v1/webhooks`), each an
+//!                   endpoint of its own (queue `webhook-<id>`) for its namespace's events
 //! ```
 //!
 //! Events are durable before the request that caused them is answered; delivery is
@@ -15,15 +17,19 @@ pub mod deliver;
 pub mod event;
 pub mod events;
 pub mod sign;
+pub mod webhooks;
 
 use crate::config::{EndpointConfig, NotificationsConfig, Secret};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock, RwLock};
 
 pub use event::{Event, RequestInfo};
 
 /// The configured endpoints and what every event says of this process.
 pub struct Notifier {
-    pub endpoints: Vec<Endpoint>,
+    /// The endpoints of the configuration file.
+    pub endpoints: Vec<Arc<Endpoint>>,
+    /// The per-namespace webhooks the index last named ([`webhooks`]), replaced whole.
+    webhooks: RwLock<Arc<Vec<Arc<Endpoint>>>>,
     /// `source.instanceID`: a fresh UUID per process start (distribution's meaning); also
     /// this process's name as a lease owner.
     pub instance_id: String,
@@ -38,11 +44,48 @@ pub struct Endpoint {
     pub config: EndpointConfig,
     secret: Secret,
     wake: tokio::sync::Notify,
+    /// Set for a per-namespace webhook: only that namespace's events are sent to it.
+    pub webhook: Option<Webhook>,
+}
+
+/// What makes an endpoint a per-namespace webhook.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    /// The index's id of the webhook (its queue is `webhook-<id>`).
+    pub id: String,
+    /// Events of repositories `<namespace>/…` only.
+    pub namespace: String,
 }
 
 impl Endpoint {
+    /// An endpoint of `config`, signing with `secret`.
+    pub fn new(config: EndpointConfig, secret: Secret, webhook: Option<Webhook>) -> Endpoint {
+        Endpoint {
+            config,
+            secret,
+            wake: tokio::sync::Notify::new(),
+            webhook,
+        }
+    }
+
+    /// Does it take events of `action` (whatever the repository)?
     pub fn wants(&self, action: &str) -> bool {
         self.config.actions.iter().any(|a| a == action)
+    }
+
+    /// Does it take an event of `action` about `repository`?
+    pub fn wants_event(&self, action: &str, repository: &str) -> bool {
+        self.wants(action)
+            && self.webhook.as_ref().is_none_or(|w| {
+                repository
+                    .strip_prefix(w.namespace.as_str())
+                    .is_some_and(|rest| rest.starts_with('/'))
+            })
+    }
+
+    /// Are `secret` and the delivery settings those of `other` (nothing to restart)?
+    fn same_as(&self, other: &Endpoint) -> bool {
+        self.config == other.config && self.secret == other.secret && self.webhook == other.webhook
     }
 
     pub fn name(&self) -> &str {
@@ -75,24 +118,43 @@ impl Notifier {
                         c.name
                     );
                 }
-                Ok(Endpoint {
-                    config: c.clone(),
-                    secret,
-                    wake: tokio::sync::Notify::new(),
-                })
+                Ok(Arc::new(Endpoint::new(c.clone(), secret, None)))
             })
             .collect::<Result<_, String>>()?;
         Ok(Notifier {
             endpoints,
+            webhooks: RwLock::default(),
             instance_id: uuid::Uuid::new_v4().to_string(),
             listen: listen.to_string(),
             bound: OnceLock::new(),
         })
     }
 
+    /// The configured endpoints, then the webhooks known now.
+    pub fn all(&self) -> Vec<Arc<Endpoint>> {
+        let hooks = self.webhooks();
+        self.endpoints.iter().chain(hooks.iter()).cloned().collect()
+    }
+
+    /// The webhooks known now.
+    pub fn webhooks(&self) -> Arc<Vec<Arc<Endpoint>>> {
+        Arc::clone(&self.webhooks.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Replace the webhooks (the index's latest answer).
+    pub(crate) fn set_webhooks(&self, hooks: Vec<Arc<Endpoint>>) {
+        *self.webhooks.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(hooks);
+    }
+
+    /// Is there any endpoint at all? (Requests build no event origin otherwise.)
+    pub fn any(&self) -> bool {
+        !self.endpoints.is_empty() || !self.webhooks().is_empty()
+    }
+
     /// Does any endpoint want events of `action`? (Nothing is written otherwise.)
     pub fn wants(&self, action: &str) -> bool {
         self.endpoints.iter().any(|e| e.wants(action))
+            || self.webhooks().iter().any(|e| e.wants(action))
     }
 
     /// The server bound `addr` (port 0 resolved): events say that from now on.

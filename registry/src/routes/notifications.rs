@@ -1,10 +1,12 @@
-//! `GET /pier/v1/notifications`: each configured endpoint's delivery state.
+//! `GET /pier/v1/notifications`: each configured endpoint's delivery state, then each
+//! per-namespace webhook's (those carry `"webhook"` and `"namespace"` members).
 //!
 //! ```text
 //! GET /pier/v1/notifications   Authorization: Basic <auth.introspection_client:secret>
 //!   → 200 {"endpoints":[{"name":"ci","url":"…","actions":["push","delete"],"pending":0,
 //!          "oldest_pending_at":null,"failures":0,"last_error":null,"last_error_at":null,
-//!          "last_success_at":1796000000,"delivered":12,"delivering":"<instance id>"}]}
+//!          "last_success_at":1796000000,"delivered":12,"delivering":"<instance id>"},
+//!         {"name":"webhook-3f2c…","webhook":"3f2c…","namespace":"team",…}]}
 //!   → 401 UNAUTHORIZED (token mode, other credentials)
 //! ```
 //!
@@ -77,7 +79,7 @@ pub async fn get(req: HttpRequest, reg: web::Data<Registry>) -> Result<HttpRespo
         ));
     }
     let mut endpoints = Vec::new();
-    for ep in &reg.notifier.endpoints {
+    for ep in reg.notifier.all() {
         let name = ep.name().to_string();
         let lease = format!("notifications:{name}");
         let (state, holder) = reg
@@ -88,7 +90,7 @@ pub async fn get(req: HttpRequest, reg: web::Data<Registry>) -> Result<HttpRespo
                 Ok::<_, Error>((s, h))
             })
             .await?;
-        endpoints.push(serde_json::json!({
+        let mut entry = serde_json::json!({
             "name": ep.name(),
             "url": shown(&ep.config.url),
             "actions": ep.config.actions,
@@ -100,7 +102,12 @@ pub async fn get(req: HttpRequest, reg: web::Data<Registry>) -> Result<HttpRespo
             "last_success_at": state.last_success_at,
             "delivered": state.delivered,
             "delivering": holder,
-        }));
+        });
+        if let Some(w) = &ep.webhook {
+            entry["webhook"] = w.id.clone().into();
+            entry["namespace"] = w.namespace.clone().into();
+        }
+        endpoints.push(entry);
     }
     Ok(HttpResponse::Ok().json(serde_json::json!({ "endpoints": endpoints })))
 }

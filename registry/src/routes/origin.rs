@@ -7,9 +7,9 @@ use actix_web::http::header::{HOST, USER_AGENT};
 use actix_web::HttpRequest;
 
 /// The request's origin; `subject`: the token's (`Grant::subject`), `None` if anonymous.
-/// Without endpoints no event is written, and nothing is built.
+/// Without endpoints (configured or webhooks) no event is written, and nothing is built.
 pub fn of(reg: &Registry, req: &HttpRequest, subject: Option<&str>) -> Origin {
-    if reg.notifier.endpoints.is_empty() {
+    if !reg.notifier.any() {
         return Origin::default();
     }
     let header = |name| {

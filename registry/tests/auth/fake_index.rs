@@ -1,5 +1,6 @@
-//! A fake pier-index on a free port of 127.0.0.1: a JWKS, and an RFC 7662 `/introspect`
-//! whose answers the test sets (`Mode`) and whose calls it counts.
+//! A fake pier-index on a free port of 127.0.0.1: a JWKS, an RFC 7662 `/introspect`
+//! whose answers the test sets (`Mode`) and whose calls it counts, and the per-namespace
+//! webhooks (`GET /pier/v1/webhooks`) the test sets.
 
 use crate::common::{b64url, Keys, SECRET};
 use actix_web::web;
@@ -29,6 +30,10 @@ pub struct IndexState {
     pub jwks_fetches: AtomicUsize,
     /// The `scope` of every introspection, in order.
     pub asked: Mutex<Vec<String>>,
+    /// What `GET /pier/v1/webhooks` lists.
+    pub webhooks: Mutex<Vec<Value>>,
+    /// Calls of `GET /pier/v1/webhooks` with the right credentials.
+    pub webhook_reads: AtomicUsize,
 }
 
 impl IndexState {
@@ -41,6 +46,28 @@ impl IndexState {
     pub fn fetches(&self) -> usize {
         self.jwks_fetches.load(Ordering::SeqCst)
     }
+    pub fn set_webhooks(&self, hooks: Vec<Value>) {
+        *self.webhooks.lock().unwrap() = hooks;
+    }
+    pub fn webhook_reads(&self) -> usize {
+        self.webhook_reads.load(Ordering::SeqCst)
+    }
+}
+
+fn is_registry(req: &HttpRequest) -> bool {
+    let basic = format!("Basic {}", b64(format!("registry:{SECRET}").as_bytes()));
+    req.headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        == Some(basic.as_str())
+}
+
+async fn webhooks(req: HttpRequest, state: web::Data<IndexState>) -> HttpResponse {
+    if !is_registry(&req) {
+        return HttpResponse::Unauthorized().finish();
+    }
+    state.webhook_reads.fetch_add(1, Ordering::SeqCst);
+    HttpResponse::Ok().json(json!({ "webhooks": *state.webhooks.lock().unwrap() }))
 }
 
 async fn jwks(state: web::Data<IndexState>) -> HttpResponse {
@@ -54,13 +81,7 @@ async fn introspect(
     state: web::Data<IndexState>,
 ) -> HttpResponse {
     state.introspections.fetch_add(1, Ordering::SeqCst);
-    let basic = format!("Basic {}", b64(format!("registry:{SECRET}").as_bytes()));
-    if req
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        != Some(basic.as_str())
-    {
+    if !is_registry(&req) {
         return HttpResponse::Unauthorized().finish();
     }
     let field = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
@@ -102,6 +123,8 @@ impl FakeIndex {
             introspections: AtomicUsize::new(0),
             jwks_fetches: AtomicUsize::new(0),
             asked: Mutex::new(Vec::new()),
+            webhooks: Mutex::new(Vec::new()),
+            webhook_reads: AtomicUsize::new(0),
         });
         let data = web::Data::from(Arc::clone(&state));
         let server = HttpServer::new(move || {
@@ -109,6 +132,7 @@ impl FakeIndex {
                 .app_data(data.clone())
                 .route("/.well-known/jwks.json", web::get().to(jwks))
                 .route("/introspect", web::post().to(introspect))
+                .route("/pier/v1/webhooks", web::get().to(webhooks))
         })
         .workers(1)
         .bind("127.0.0.1:0")

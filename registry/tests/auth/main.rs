@@ -5,7 +5,7 @@
 //! `challenge`: what needs which token and the 401s; `attacks`: every "Bad input" of the
 //! issue; `confirm`: introspection, its cache and an index that is down; `mount_catalog`:
 //! cross-repo mounts and the filtered catalog; `config`: loading `[auth]`; `notifications`: the events' actor and who may read the
-//! delivery state. `common` is the
+//! delivery state; `webhooks`: per-namespace webhooks read from the index. `common` is the
 //! harness, `fake_index` the index stand-in, `logs` records log lines to search for secrets.
 
 mod attacks;
@@ -17,3 +17,4 @@ mod fake_index;
 mod logs;
 mod mount_catalog;
 mod notifications;
+mod webhooks;
