@@ -31,6 +31,8 @@ pub struct IndexConfig {
     pub rate_limit: pier_shared::rate_limit::RateLimitConfig,
     /// `[metrics]`: `GET /metrics` on a listener of its own (docs/metrics.md).
     pub metrics: pier_shared::metrics::MetricsConfig,
+    /// `[log]`: the log's format (`text` or `json`; the filter is `PIER_INDEX_LOG`).
+    pub log: pier_shared::logging::LogConfig,
 }
 
 /// `[keys]`: the token signing keys every replica shares (docs/token-flow.md, "Signing keys").

@@ -22,6 +22,7 @@ fn main() {
     let cli = Cli::parse();
     let config =
         IndexConfig::load(cli.config.as_deref()).unwrap_or_else(|e| fail(2, &e.to_string()));
+    pier_shared::logging::set_format(config.log.format);
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config),
         Command::CheckConfig => toml::to_string_pretty(&config.redacted())

@@ -59,8 +59,13 @@ impl Service {
                 .open(&log_path)
                 .unwrap();
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                // Text or JSON lines (`…listening on 127.0.0.1:5000","target":…`).
                 if let Some(addr) = line.split("listening on ").nth(1) {
-                    let _ = tx.send(addr.trim().to_string());
+                    let addr = addr
+                        .split(|c: char| !(c.is_ascii_alphanumeric() || ".:[]".contains(c)))
+                        .next()
+                        .unwrap_or_default();
+                    let _ = tx.send(addr.to_string());
                 }
                 let _ = writeln!(out, "{line}");
             }

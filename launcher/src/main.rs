@@ -15,6 +15,7 @@ use clap::{Parser, Subcommand};
 use pier_index::IndexConfig;
 use pier_registry::config::AuthMode;
 use pier_registry::RegistryConfig;
+use pier_shared::logging::LogFormat;
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -85,6 +86,18 @@ fn metrics_line(service: &str, listen: &str) -> String {
     }
 }
 
+/// One process, one log: `PIER_LOG_FORMAT` if set, else `json` if either service's
+/// configuration asks for it.
+fn log_format(registry: &RegistryConfig, index: &IndexConfig) -> LogFormat {
+    match std::env::var("PIER_LOG_FORMAT") {
+        Ok(f) => f
+            .parse()
+            .unwrap_or_else(|e| fail(format!("PIER_LOG_FORMAT: {e}"))),
+        Err(_) if registry.log.format == LogFormat::Json => LogFormat::Json,
+        Err(_) => index.log.format,
+    }
+}
+
 fn fail(msg: String) -> ! {
     eprintln!("pier: {msg}");
     std::process::exit(2);
@@ -143,6 +156,7 @@ fn main() {
         "PIER_REGISTRY_METRICS_LISTEN",
         REGISTRY_METRICS,
     );
+    pier_shared::logging::set_format(log_format(&registry, &index));
     if index.registry.url.is_empty() {
         // The index's repository-deletion worker calls the registry (docs/deletion.md).
         match registry_url(&registry) {

@@ -30,6 +30,8 @@ pub struct RegistryConfig {
     pub notifications: NotificationsConfig,
     /// `[metrics]`: `GET /metrics` on a listener of its own (docs/metrics.md).
     pub metrics: pier_shared::metrics::MetricsConfig,
+    /// `[log]`: the log's format (`text` or `json`; the filter is `PIER_REGISTRY_LOG`).
+    pub log: pier_shared::logging::LogConfig,
 }
 
 /// `[v1]`: the legacy Docker v1 registry protocol (docs/legacy-v1.md).

@@ -55,6 +55,7 @@ fn main() {
             std::process::exit(2);
         }
     };
+    pier_shared::logging::set_format(config.log.format);
     match cli.command.unwrap_or(Command::Serve) {
         Command::CheckConfig => match toml::to_string_pretty(&config.redacted()) {
             Ok(text) => print!("{text}"),
